@@ -52,8 +52,8 @@ class TokenBatch:
     keep: BoolArray
 
 
-def clean_text(text: object, position: int | None = None) -> str:
-    """Return ``text`` stripped and UTF-8-safe; raise InvalidText if it is not a string."""
+def clean_text(text: object, position: int | None = None, *, strip: bool = True) -> str:
+    """Return ``text`` UTF-8-safe (and stripped); raise InvalidText if it is not a string."""
     if not isinstance(text, str):
         where = f" at position {position}" if position is not None else ""
         raise InvalidText(
@@ -64,7 +64,7 @@ def clean_text(text: object, position: int | None = None) -> str:
     except UnicodeEncodeError:
         # Lone surrogates: valid pairs are kept, lone halves become U+FFFD.
         text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return text.strip()
+    return text.strip() if strip else text
 
 
 class ContractTokenizer:
@@ -104,6 +104,17 @@ class ContractTokenizer:
         ids = self.token_ids([text], is_query=is_query)[0]
         prefix = self.contract.query_prefix_id if is_query else self.contract.document_prefix_id
         return len(ids) + (prefix is not None)
+
+    def content_budget(self) -> int:
+        """Content tokens a document may hold before truncation (special tokens and prefix excluded)."""
+        return self._budget(False) - self._tokenizer.num_special_tokens_to_add(False)
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans ``(start, end)`` in ``text`` of its content tokens (no special tokens,
+        no truncation), for splitting long text into passages that fit :meth:`content_budget`."""
+        self._tokenizer.no_truncation()
+        encoding = self._tokenizer.encode(clean_text(text, strip=False), add_special_tokens=False)
+        return list(encoding.offsets)
 
     def batch(self, ids: Sequence[Sequence[int]], *, is_query: bool) -> TokenBatch:
         """Pad, insert the prefix and build masks for token lists from :meth:`token_ids`."""
