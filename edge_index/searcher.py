@@ -1,0 +1,91 @@
+"""One query against a loaded index: probe -> candidates -> approximate cut -> exact MaxSim -> top k.
+
+1. FAISS scores each query token against the centroids; the ``nprobe`` best per token are probed.
+2. The probed centroids' posting lists give the candidate documents (only ``allowed`` ones when a
+   filter is set); each gets the centroid-level approximate score (see postings.py).
+3. The ``candidates`` best by that approximation are decoded and scored with exact MaxSim
+   (:func:`~colbert_edge.edge_index.maxsim.maxsim_packed`); the top k are returned.
+
+If fewer than k documents are candidates (a selective filter), ``nprobe`` grows 4x per round until
+k are found or every centroid is probed. A filter that allows at most ``candidates`` documents skips
+the centroids and scores those documents exactly. An untrained (small) index is scored exhaustively.
+With ``nprobe=None`` (every centroid) and ``candidates=None`` (no approximate cut) every document
+is scored exactly: the result is the exhaustive MaxSim top k of the stored vectors.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import numpy.typing as npt
+
+from .maxsim import maxsim_packed
+from .state import LoadedState
+
+__all__ = ["Allowed", "search_one"]
+
+F32 = npt.NDArray[np.float32]
+I64 = npt.NDArray[np.int64]
+
+
+class Allowed:
+    """The documents a filter lets through: doc_nos (m,) int64 ascending and a bool mask by doc_no."""
+
+    def __init__(self, doc_nos: I64) -> None:
+        self.doc_nos = doc_nos
+        self.mask = np.zeros(int(doc_nos[-1]) + 1 if len(doc_nos) else 0, dtype=bool)
+        self.mask[doc_nos] = True
+
+
+def _top(doc_nos: I64, scores: F32, k: int) -> tuple[I64, F32]:
+    """Best k by score (ties: lower doc_no first), best first."""
+    if len(scores) > k:
+        keep = np.argpartition(-scores, k - 1)[:k]
+        doc_nos, scores = doc_nos[keep], scores[keep]
+    order = np.lexsort((doc_nos, -scores))
+    return doc_nos[order], scores[order]
+
+
+def exact_scores(
+    conn: sqlite3.Connection, state: LoadedState, query: F32, doc_nos: I64 | None, k: int
+) -> tuple[I64, F32]:
+    """Exact MaxSim of ``doc_nos`` (None = every document), streamed in batches; returns the top k."""
+    best_docs, best_scores = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    for batch in state.read_docs(conn, doc_nos):
+        scores = maxsim_packed(query, batch.tokens, batch.lengths)  # (batch docs,)
+        best_docs, best_scores = _top(
+            np.concatenate([best_docs, batch.doc_nos]), np.concatenate([best_scores, scores]), k
+        )
+    return best_docs, best_scores
+
+
+def search_one(
+    conn: sqlite3.Connection,
+    state: LoadedState,
+    query: F32,
+    k: int,
+    allowed: Allowed | None,
+    nprobe: int | None,
+    candidates: int | None,
+) -> tuple[I64, F32]:
+    """Top k (doc_nos, exact scores), best first. query: (q, dim) float32."""
+    if allowed is not None and len(allowed.doc_nos) == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    if state.centroids is None or state.postings is None:
+        return exact_scores(conn, state, query, None if allowed is None else allowed.doc_nos, k)
+    if allowed is not None and candidates is not None and len(allowed.doc_nos) <= candidates:
+        return exact_scores(conn, state, query, allowed.doc_nos, k)
+    n_centroids = len(state.centroids)
+    probe = n_centroids if nprobe is None else min(nprobe, n_centroids)
+    while True:
+        probe_scores, probe_ids = state.centroids.probe(query, probe)  # (q, probe) each
+        doc_nos, approx = state.postings.approximate(
+            probe_scores, probe_ids, None if allowed is None else allowed.mask
+        )
+        if len(doc_nos) >= k or probe >= n_centroids:
+            break
+        probe = min(probe * 4, n_centroids)
+    if candidates is not None and len(doc_nos) > candidates:
+        doc_nos = doc_nos[np.argpartition(-approx, candidates - 1)[:candidates]]
+    return exact_scores(conn, state, query, np.sort(doc_nos), k)
