@@ -23,10 +23,10 @@ _MIN_CENTROIDS = 16
 
 
 def choose_n_centroids(n_tokens: int, max_centroids: int) -> int:
-    """A power of two near 4*sqrt(n_tokens) (PLAID uses 16*sqrt), within [16, max_centroids].
+    """A power of two near 8*sqrt(n_tokens) (PLAID uses 16*sqrt), within [16, max_centroids].
 
-    >>> choose_n_centroids(250_000, 4096), choose_n_centroids(11_000_000, 4096), choose_n_centroids(100, 4096)
-    (2048, 4096, 16)
+    >>> choose_n_centroids(60_000, 4096), choose_n_centroids(11_000_000, 4096), choose_n_centroids(100, 4096)
+    (2048, 4096, 64)
     """
     target = 8.0 * np.sqrt(max(n_tokens, 1))
     k = 1 << int(round(np.log2(target)))

@@ -13,7 +13,7 @@ use :func:`maxsim` / :func:`exhaustive_search` as the exhaustive reference. Both
 >>> q = np.array([[1, 0], [0, 1]], dtype=np.float32)        # 2 query tokens, dim 2
 >>> d1 = np.array([[1, 0], [0.6, 0.8]], dtype=np.float32)   # maxes: 1.0 and 0.8 -> 1.8
 >>> d2 = np.array([[0, -1]], dtype=np.float32)              # maxes: 0.0 and -1.0 -> -1.0
->>> maxsim(q, [d1, d2]).round(3).tolist()
+>>> [round(float(s), 3) for s in maxsim(q, [d1, d2])]
 [1.8, -1.0]
 """
 
