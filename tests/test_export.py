@@ -63,21 +63,20 @@ def test_missing_config_keys_take_pylate_defaults(bundle_root: Path, tmp_path: P
 
 
 def test_our_lfm2_loop_equals_transformers_where_they_agree(bundle_root: Path) -> None:
-    """Batch of 1: transformers 5.x does not mask conv states, so it equals the 4.57 semantics.
-    Batch > 1 with conv_masking=True: our loop equals transformers 5.x itself."""
+    """Without padding, every transformers version agrees with the 4.57 semantics: our layer loop
+    equals transformers' own forward. With padding and conv_masking=True, it equals transformers 5.x."""
     source = load_source(bundle_root / "lfm2")
     graph, _, _ = build_graph(source)
     masked, _, _ = build_graph(source, conv_masking=True)
     hf = graph.backbone.model
-    batch = _tokenizer(source).encode(["wifi", "Mañana compramos pan y leche"], is_query=True)
-    ids, mask = torch.from_numpy(batch.input_ids), torch.from_numpy(batch.attention_mask)
+    tokenizer = _tokenizer(source)
+    unpadded = tokenizer.encode(["Mañana compramos pan y leche en el mercado"], is_query=False)
+    padded = tokenizer.encode(["wifi", "Mañana compramos pan y leche"], is_query=True)
     with torch.no_grad():
-        hf_one = hf(input_ids=ids[:1], attention_mask=mask[:1]).last_hidden_state
-        hf_two = hf(input_ids=ids, attention_mask=mask).last_hidden_state
-        ours_one = graph.backbone(ids[:1], mask[:1])
-        masked_two = masked.backbone(ids, mask)
-    torch.testing.assert_close(ours_one, hf_one, atol=1e-5, rtol=0)
-    torch.testing.assert_close(masked_two, hf_two, atol=1e-5, rtol=0)
+        for batch, ours in ((unpadded, graph), (padded, masked)):
+            ids, mask = torch.from_numpy(batch.input_ids), torch.from_numpy(batch.attention_mask)
+            theirs = hf(input_ids=ids, attention_mask=mask).last_hidden_state
+            torch.testing.assert_close(ours.backbone(ids, mask), theirs, atol=1e-5, rtol=0)
 
 
 def test_query_vectors_do_not_depend_on_the_batch_and_5x_semantics_would(bundle_root: Path) -> None:
