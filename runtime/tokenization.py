@@ -116,6 +116,25 @@ class ContractTokenizer:
         encoding = self._tokenizer.encode(clean_text(text, strip=False), add_special_tokens=False)
         return list(encoding.offsets)
 
+    def kept_spans(self, text: str) -> list[tuple[int, int] | None]:
+        """For each vector ``encode_documents([text])`` returns, the character span in ``text`` of
+        its token, or None for special tokens and the prefix (highlighting reads this)."""
+        raw = clean_text(text, strip=False)
+        shift = len(raw) - len(raw.lstrip())
+        cleaned = raw.strip()
+        if self.contract.lowercase:
+            cleaned = cleaned.lower()
+        self._tokenizer.enable_truncation(max_length=self._budget(False))
+        encoding = self._tokenizer.encode(cleaned, add_special_tokens=True)
+        spans: list[tuple[int, int] | None] = [
+            None if special else (start + shift, end + shift)
+            for (start, end), special in zip(encoding.offsets, encoding.special_tokens_mask)
+        ]
+        if self.contract.document_prefix_id is not None:
+            spans.insert(min(self.contract.prefix_position, len(spans)), None)
+        keep = self.batch([encoding.ids], is_query=False).keep[0]
+        return [span for span, kept in zip(spans, keep) if kept]
+
     def batch(self, ids: Sequence[Sequence[int]], *, is_query: bool) -> TokenBatch:
         """Pad, insert the prefix and build masks for token lists from :meth:`token_ids`."""
         c = self.contract
