@@ -77,7 +77,8 @@ def _resolve_folder(source: str | Path, revision: str | None) -> tuple[Path, str
         except Exception as exc:  # huggingface_hub raises many types for network and auth failures
             raise HubUnavailable(
                 f"cannot fetch {text!r} from the Hugging Face hub ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}); "
-                f"this machine looks offline. Download the model elsewhere and pass its local folder instead of {text!r}"
+                f"this machine looks offline. Download the model elsewhere and pass its local folder instead of {text!r} "
+                "(for example --model path/to/LFM2-ColBERT-350M)"
             ) from exc
     resolved_revision = revision or Path(folder).name  # the snapshot folder is named by commit hash
     return Path(folder), text, resolved_revision
