@@ -86,15 +86,9 @@ def _parse_where(items: list[str] | None) -> dict[str, Any] | None:
     return where
 
 
-def _result_dict(r: Any) -> dict[str, Any]:
-    return {"key": r.key, "score": round(r.score, 4), "title": r.title, "kind": r.kind, "path": r.path,
-            "passage": r.passage, "snippet": r.snippet.text, "highlights": [list(h) for h in r.snippet.highlights],
-            "metadata": r.metadata}
-
-
 def _print_results(results: list[Any], as_json: bool) -> None:
     if as_json:
-        print(json.dumps([_result_dict(r) for r in results], indent=2, ensure_ascii=False))
+        print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
         return
     if not results:
         print("no results")

@@ -66,6 +66,12 @@ class SearchResult:
     snippet: Snippet
     metadata: dict[str, Any]
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (CLI --json and the HTTP API)."""
+        return {"key": self.key, "score": round(self.score, 4), "title": self.title, "kind": self.kind,
+                "path": self.path, "passage": self.passage, "snippet": self.snippet.text,
+                "highlights": [list(h) for h in self.snippet.highlights], "metadata": self.metadata}
+
 
 @dataclass(frozen=True)
 class IndexReport:

@@ -41,9 +41,7 @@ def _results(engine: Engine, body: dict[str, Any]) -> dict[str, Any]:
     if where is not None and not isinstance(where, dict):
         raise _ApiError(HTTPStatus.BAD_REQUEST, "'where' must be an object")
     results = engine.search(query, k=k, where=where)
-    return {"results": [{"key": r.key, "score": round(r.score, 4), "title": r.title, "kind": r.kind,
-                         "path": r.path, "snippet": r.snippet.text, "highlights": [list(h) for h in r.snippet.highlights],
-                         "metadata": r.metadata} for r in results]}
+    return {"results": [r.to_dict() for r in results]}
 
 
 def _add(engine: Engine, body: dict[str, Any]) -> dict[str, Any]:
