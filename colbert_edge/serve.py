@@ -103,6 +103,11 @@ def make_server(db: str, *, bundle: str | None = None, host: str = "127.0.0.1", 
             if length is None or not length.isdigit():
                 raise _ApiError(HTTPStatus.LENGTH_REQUIRED, "send a JSON body with a Content-Length header")
             if int(length) > MAX_BODY:
+                self.close_connection = True
+                if int(length) <= 16 * MAX_BODY:  # drain it so the client reads the 413, not a broken pipe
+                    left = int(length)
+                    while left > 0:
+                        left -= len(self.rfile.read(min(left, 1 << 16)) or b"x" * left)
                 raise _ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"body of {length} bytes is over the {MAX_BODY}-byte limit")
             try:
                 body = json.loads(self.rfile.read(int(length)) or b"{}")
