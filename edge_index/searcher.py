@@ -15,6 +15,7 @@ is scored exactly: the result is the exhaustive MaxSim top k of the stored vecto
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import numpy as np
@@ -27,6 +28,8 @@ __all__ = ["Allowed", "search_one"]
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
+# Stage 1 (probe approximation) keeps _WIDEN * candidates documents for the centroid interaction.
+_WIDEN = 4
 
 
 class Allowed:
@@ -87,5 +90,32 @@ def search_one(
             break
         probe = min(probe * 4, n_centroids)
     if candidates is not None and len(doc_nos) > candidates:
-        doc_nos = doc_nos[np.argpartition(-approx, candidates - 1)[:candidates]]
+        wide = _WIDEN * candidates
+        if len(doc_nos) > wide:
+            doc_nos = doc_nos[np.argpartition(-approx, wide - 1)[:wide]]
+        doc_nos, interaction = centroid_interaction(conn, state, query, np.sort(doc_nos))
+        doc_nos = doc_nos[np.argpartition(-interaction, candidates - 1)[:candidates]]
     return exact_scores(conn, state, query, np.sort(doc_nos), k)
+
+
+def centroid_interaction(
+    conn: sqlite3.Connection, state: LoadedState, query: F32, doc_nos: I64
+) -> tuple[I64, F32]:
+    """PLAID's centroid interaction: sum over query tokens of the best centroid each document holds.
+
+    Reads the documents' distinct-centroid lists (``documents.centroids``); returns (doc_nos (m,),
+    scores (m,) float32) for the documents found.
+    """
+    if state.centroids is None:
+        return doc_nos, np.zeros(len(doc_nos), dtype=np.float32)
+    rows = conn.execute(
+        "SELECT doc_no, centroids FROM documents WHERE doc_no IN (SELECT value FROM json_each(?))",
+        (json.dumps(doc_nos.tolist()),),
+    ).fetchall()
+    found = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    lengths = np.fromiter((len(r[1]) // 2 for r in rows), dtype=np.int64, count=len(rows))
+    flat = np.frombuffer(b"".join(r[1] for r in rows), dtype="<u2")  # (nnz,)
+    sims = query @ state.centroids.vectors.T  # (q, K)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    per_doc = np.maximum.reduceat(sims[:, flat], starts, axis=1)  # (q, m)
+    return found, per_doc.sum(axis=0)

@@ -88,3 +88,45 @@ def recall_at_k(found: list[list[str]], expected: list[list[str]]) -> float:
     """Mean over queries of |found ∩ expected| / |expected|."""
     total = [len(set(f) & set(e)) / max(len(e), 1) for f, e in zip(found, expected)]
     return float(np.mean(total))
+
+
+def tie_tolerant_recall(found: list[list[int]], true_scores: list[np.ndarray], k: int, rel: float) -> float:
+    """Recall@k where a hit also counts if its exact score is within ``rel`` of the true k-th best.
+
+    found: positions of the hits per query; true_scores: exact MaxSim of every document per query.
+    A lossy codec swaps documents whose scores differ by less than its own error; this counts such
+    near-ties as found, and still counts any real miss.
+    """
+    total = []
+    for hits, scores in zip(found, true_scores):
+        kth = np.sort(scores)[::-1][min(k, len(scores)) - 1]
+        total.append(sum(scores[h] >= kth - rel * abs(kth) for h in hits) / min(k, len(scores)))
+    return float(np.mean(total))
+
+
+WRITER_DIM = 64
+WRITER_DOCS_PER_BATCH = 40
+
+
+def writer_batch(batch: int) -> tuple[list[str], list[F32]]:
+    """Batch ``batch`` of the writer subprocess in the crash/concurrency tests: ids and vectors."""
+    rng = np.random.default_rng(1000 + batch)
+    docs = [_normalise(rng.standard_normal((int(rng.integers(20, 80)), WRITER_DIM)))
+            for _ in range(WRITER_DOCS_PER_BATCH)]
+    return [f"b{batch}-d{j}" for j in range(WRITER_DOCS_PER_BATCH)], docs
+
+
+# Run as a script: the writer process of the crash/concurrency tests. It adds batches
+# first..first+count-1, one transaction each, and prints "committed B" after each commit.
+WRITER_SCRIPT = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from index_data import writer_batch, WRITER_DIM
+from colbert_edge.edge_index import Index
+path, codec, first, count = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+with Index.open(path, fingerprint="writer", dim=WRITER_DIM, codec=codec, train_at=150, timeout=30) as index:
+    for b in range(first, first + count):
+        ids, docs = writer_batch(b)
+        index.add(ids, docs, [{"batch": b}] * len(ids))
+        print(f"committed {b}", flush=True)
+"""

@@ -45,3 +45,16 @@ def test_exhaustive_search_orders_best_first_with_stable_ties() -> None:
     order, scores = exhaustive_search(q, docs, 3)
     assert order.tolist() == [1, 0, 2]
     np.testing.assert_allclose(scores, [0.9, 0.5, 0.5])
+
+
+def test_edge_index_never_imports_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import colbert_edge.edge_index, colbert_edge.edge_index.pylate_compat; "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers', 'onnxruntime')); "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
