@@ -1,0 +1,207 @@
+"""Golden files for the Java side of android_demo: the Python runtime's and index's answers.
+
+``python android_demo/golden/make_golden.py OUT_DIR BUNDLES_DIR`` (workstation venv, after
+``tests/bundles.py BUNDLES_DIR``) writes under OUT_DIR:
+
+- ``index-residual4.db``: ``samples/notes`` + ``samples/mail`` indexed by the Engine with the tiny
+  LFM2 bundle (``BUNDLES_DIR/lfm2-fp32``), ``train_at=16`` so centroids, postings and residual4
+  BLOBs exist; ``index-fp16.db``: the same with the fp16 codec.
+- ``golden.json``::
+
+    {"bundles": {"lfm2-fp32": "/abs/bundle", "minilm-fp32": "/abs/bundle"},
+     "queries": ["...", ...],
+     "tokens": {"lfm2-fp32": [{"ids": [...], "mask": [...]}, ...], "minilm-fp32": [...]},
+     "query_vectors": {"lfm2-fp32": [[[f32 x dim] x query_length], ...]},  # Python runtime, ONNX
+     "indexes": {"residual4": {"file": "index-residual4.db",
+                  "documents": [{"id": ..., "vectors": [[...]]}, ...],     # decoded by Python
+                  "searches": [{"nprobe": 2, "candidates": 12, "k": 10,       # null = all
+                                "results": [[{"id": ..., "score": ...}], ...],  # one list per query
+                                "stages": [{...}, ...]}, ...]},              # one per query
+                 "fp16": {...}}}
+
+``stages[i]`` records what ``Index.search`` computed for query i, caught while it ran (the golden
+writer wraps ``PostingLists.approximate`` and ``searcher.centroid_interaction``; it does not
+re-implement the search): ``probe`` (centroids probed per token, after any growth), ``ids`` /
+``approx`` (the candidates, ascending doc_no, and their centroid-level approximate scores),
+``interaction_ids`` / ``interaction`` (the documents that reached the centroid-interaction stage
+and their scores; absent when the search had no cut), ``ties`` (where a cut had a tie at its
+boundary, within 1e-4: numpy's argpartition then picks among tied documents arbitrarily, so the
+Java test compares those stages' scores but not the final top k) and ``probe_margin`` (smallest
+gap, over the query's tokens, between the last probed centroid's score and the next one's; null
+when every centroid is probed: below float noise FAISS and Java may probe different centroids).
+Every value is exactly what the Python package returns; the Java tests compare against it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from colbert_edge.edge_index import Index, searcher
+from colbert_edge.engine import Engine
+from colbert_edge.runtime import Encoder
+from colbert_edge.runtime.manifest import read_manifest
+from colbert_edge.runtime.tokenization import ContractTokenizer
+
+REPO = Path(__file__).resolve().parents[2]
+TRAIN_AT = 16
+SEARCHES = [
+    {"nprobe": 2, "candidates": 12, "k": 10},     # both cuts: approximation to 48, interaction to 12
+    {"nprobe": 16, "candidates": 32, "k": 10},
+    {"nprobe": 4, "candidates": 256, "k": 10},    # 4 * 256 > all documents: interaction cut only
+    {"nprobe": None, "candidates": None, "k": 10},
+]
+QUERIES = [
+    "where is the wifi password?",                       # en
+    "flight to Seoul booking code",                      # en
+    "¿Cuándo es la mudanza?",                             # es
+    "receta de paella valenciana",                       # es
+    "Termin beim Zahnarzt",                               # de
+    "Käsespätzle Rezept für vier Personen",               # de
+    "compte rendu du comité de pilotage",                 # fr
+    "rendez-vous médicaux à Paris",                       # fr
+    "周会 会议纪要",                                        # zh
+    "红烧肉怎么做",                                         # zh
+    "京都の定例会議",                                       # ja
+    "肉じゃがのレシピ",                                     # ja
+    "병원 예약 시간",                                       # ko
+    "보일러 수리",                                          # ko
+    "اجتماع المبيعات",                                     # ar
+    "قائمة الانتقال إلى الشقة الجديدة",                     # ar
+    "emoji 🙂🚀 party 🎉 and ZWJ 👩‍👩‍👧",                        # emoji, astral plane
+    "",                                                  # empty
+    "  \t\u00a0 ",                                       # whitespace only (NBSP counts as space)
+    "Ünïcödé ÀÉÎÕÜ café NAÏVE straße İstanbul ΣΊΣΥΦΟΣ",  # accents, case (minilm lower-cases)
+    "tabs\tand\nnew lines\r\nand control \x00\x07 chars",
+    " ".join(["very long query about budgets flights passports and meetings"] * 30),
+]
+
+
+def vectors_list(array: np.ndarray) -> list[list[float]]:
+    return [[float(x) for x in row] for row in np.asarray(array, dtype=np.float32)]
+
+
+def tokens_of(bundle: Path) -> list[dict[str, list[int]]]:
+    manifest = read_manifest(bundle)
+    tokenizer = ContractTokenizer.from_file(bundle / "tokenizer.json", manifest.contract)
+    out = []
+    for query in QUERIES:
+        batch = tokenizer.encode([query], is_query=True)
+        out.append({"ids": batch.input_ids[0].tolist(), "mask": batch.attention_mask[0].tolist()})
+    return out
+
+
+def _tie_at(scores: np.ndarray, n: int) -> bool:
+    """Whether keeping the ``n`` best of ``scores`` splits a tie (within 1e-4)."""
+    if len(scores) <= n:
+        return False
+    ordered = np.sort(scores)[::-1]
+    return bool(abs(float(ordered[n - 1]) - float(ordered[n])) < 1e-4)
+
+
+def search_recorded(index: Index, query: np.ndarray, setting: dict, id_of: dict[int, str]) -> tuple[list, dict]:
+    """``index.search`` for one query, with the stages it computed (see the module docstring)."""
+    state = index._state  # the golden writer looks inside on purpose: the stages are not public
+    calls: dict[str, tuple] = {}
+    approximate = state.postings.approximate
+    interaction = searcher.centroid_interaction
+
+    def spy_approximate(probe_scores, probe_ids, allowed):
+        out = approximate(probe_scores, probe_ids, allowed)
+        calls["approximate"] = (probe_ids.shape[1], out)
+        return out
+
+    def spy_interaction(conn, st, q, doc_nos):
+        out = interaction(conn, st, q, doc_nos)
+        calls["interaction"] = out
+        return out
+
+    state.postings.approximate = spy_approximate
+    searcher.centroid_interaction = spy_interaction
+    try:
+        hits = index.search(query, k=setting["k"], nprobe=setting["nprobe"], candidates=setting["candidates"])
+    finally:
+        del state.postings.approximate
+        searcher.centroid_interaction = interaction
+    if "approximate" not in calls:
+        raise SystemExit("Index.search no longer calls PostingLists.approximate: update make_golden.py and the Java searcher")
+    probe, (doc_nos, approx) = calls["approximate"]
+    stages: dict = {"probe": probe, "ids": [id_of[int(d)] for d in doc_nos], "approx": [float(a) for a in approx],
+                    "ties": []}
+    n = len(state.centroids)
+    stages["probe_margin"] = None
+    if probe < n:
+        wider, _ = state.centroids.probe(query, probe + 1)
+        stages["probe_margin"] = float(np.min(wider[:, probe - 1] - wider[:, probe]))
+    candidates = setting["candidates"]
+    if candidates is not None and len(doc_nos) > candidates:
+        if "interaction" not in calls:
+            raise SystemExit("Index.search cut without centroid_interaction: update make_golden.py and the Java searcher")
+        found, scores = calls["interaction"]
+        stages["interaction_ids"] = [id_of[int(d)] for d in found]
+        stages["interaction"] = [float(x) for x in scores]
+        if _tie_at(approx, len(found)):
+            stages["ties"].append("approximate")
+        if _tie_at(scores, candidates):
+            stages["ties"].append("interaction")
+    return [{"id": h.id, "score": h.score} for h in hits], stages
+
+
+def build_index(out: Path, name: str, codec: str, bundle: Path, encoder: Encoder) -> Path:
+    path = out / f"index-{name}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    Index.open(path, fingerprint=encoder.fingerprint, dim=encoder.dim, codec=codec, train_at=TRAIN_AT).close()
+    with Engine.open(path, bundle=bundle, codec=codec) as engine:
+        engine.index_paths([REPO / "samples" / "notes", REPO / "samples" / "mail"])
+    with Index.open(path) as index:
+        index.optimize()  # checkpoint the WAL into the file so a reader sees everything in one file
+    return path
+
+
+def main(out_dir: str, bundles_dir: str) -> None:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    bundles = {name: Path(bundles_dir).resolve() / name for name in ("lfm2-fp32", "minilm-fp32")}
+    golden: dict = {
+        "bundles": {name: str(path) for name, path in bundles.items()},
+        "queries": QUERIES,
+        "tokens": {name: tokens_of(path) for name, path in bundles.items()},
+    }
+    lfm2 = bundles["lfm2-fp32"]
+    encoder = Encoder.load(lfm2, threads=1)
+    queries = encoder.encode_queries(QUERIES)
+    golden["query_vectors"] = {"lfm2-fp32": [vectors_list(q) for q in queries]}
+    golden["indexes"] = {}
+    for name in ("residual4", "fp16"):
+        path = build_index(out, name, name, lfm2, encoder)
+        with Index.open(path) as index:
+            info = index.info()
+            if name == "residual4" and (info.n_centroids == 0 or info.codec != "residual4"):
+                raise SystemExit(f"{path}: expected a trained residual4 index, got {info}")
+            rows = index._db.execute("SELECT doc_no, id FROM documents ORDER BY doc_no").fetchall()
+            id_of = {int(no): i for no, i in rows}
+            ids = [i for _, i in rows]
+            sample = ids[:: max(1, len(ids) // 6)][:6]
+            documents = [{"id": i, "vectors": vectors_list(v)} for i, v in zip(sample, index.get_vectors(sample))]
+            searches = []
+            for setting in SEARCHES:
+                recorded = [search_recorded(index, q, setting, id_of) for q in queries]
+                searches.append({**setting, "results": [r[0] for r in recorded], "stages": [r[1] for r in recorded]})
+            golden["indexes"][name] = {
+                "file": path.name, "n_documents": info.n_documents, "n_centroids": info.n_centroids,
+                "documents": documents, "searches": searches,
+            }
+        print(f"{path.name}: {info.n_documents} documents, {info.n_centroids} centroids, codec {info.codec}")
+    encoder.close()
+    (out / "golden.json").write_text(json.dumps(golden, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {out / 'golden.json'}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        raise SystemExit("usage: make_golden.py OUT_DIR BUNDLES_DIR")
+    main(sys.argv[1], sys.argv[2])
