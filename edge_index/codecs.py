@@ -143,8 +143,8 @@ def decode_blobs(
             packed = np.frombuffer(b"".join(blobs[i][2 * e :] for i, e in zip(idx, ends)), dtype=np.uint8)
             vecs = np.take(pairs, packed, axis=0).reshape(n, dim)  # (n, dim) scaled residual
             vecs *= scales.astype(np.float32)[:, None]
-            vecs += quantizer.centroids[codes]
-            vecs /= np.linalg.norm(vecs, axis=1, keepdims=True) + 1e-12
+            vecs += np.take(quantizer.centroids, codes, axis=0)
+            vecs /= np.sqrt(np.einsum("ij,ij->i", vecs, vecs))[:, None] + 1e-12
         if len(idx) == len(lengths):
             return vecs
         pos = 0

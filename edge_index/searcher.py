@@ -115,7 +115,7 @@ def centroid_interaction(
     found = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     lengths = np.fromiter((len(r[1]) // 2 for r in rows), dtype=np.int64, count=len(rows))
     flat = np.frombuffer(b"".join(r[1] for r in rows), dtype="<u2")  # (nnz,)
-    sims = query @ state.centroids.vectors.T  # (q, K)
+    sims = state.centroids.vectors @ query.T  # (K, q): row gathers below copy contiguous rows
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    per_doc = np.maximum.reduceat(sims[:, flat], starts, axis=1)  # (q, m)
-    return found, per_doc.sum(axis=0)
+    per_doc = np.maximum.reduceat(np.take(sims, flat, axis=0), starts, axis=0)  # (m, q)
+    return found, per_doc.sum(axis=1)

@@ -1,0 +1,241 @@
+"""Edge-index benchmark: prints a table; never part of the test run.
+
+    /work/venv/bin/python bench/bench_index.py --docs 10000 50000 --queries 100 \\
+        [--systems edge,exhaustive,voyager,plaid] [--pylate-python /work/venv-bench/bin/python]
+
+For each collection size: seeded synthetic documents of 50-400 tokens (128-d, the generator of
+tests/index_data.py) and 32-token queries, stored once as fp16 (so every system sees the same
+vectors, given to it as float32). Each system runs in its own process (so its peak RSS is its own):
+
+- ``exhaustive``: :func:`colbert_edge.edge_index.maxsim.maxsim_packed` over every token in memory;
+  its top 10 is the reference for recall@10.
+- ``edge``: :class:`colbert_edge.edge_index.Index` at default settings (residual4), built with adds
+  of 1000 documents (centroids train on the first 1000).
+- ``voyager`` / ``plaid``: PyLate 1.6's Voyager (HNSW over tokens + rerank) and PLAID indexes, run
+  with ``--pylate-python`` (a separate venv with torch 2.13.0 CPU); a system that cannot be imported
+  or run is reported with its error instead of numbers.
+
+Columns: p50/p95 search latency (query vectors given, one query at a time), recall@10 vs the
+exhaustive top 10, bytes per token, file size, build time, time to add one document to the built
+index, time from open to first result (warm page cache), peak RSS of the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+
+def _corpus_path(work: Path, n_docs: int, n_queries: int) -> Path:
+    return work / f"corpus-{n_docs}-{n_queries}.npz"
+
+
+def generate(work: Path, n_docs: int, n_queries: int) -> Path:
+    """Write tokens (T, 128) fp16, lengths (n,), queries (Q, 32, 128) fp32 once per size."""
+    path = _corpus_path(work, n_docs, n_queries)
+    if not path.exists():
+        from index_data import make_corpus
+
+        corpus = make_corpus(n_docs, n_queries=n_queries, min_len=50, max_len=400, seed=n_docs)
+        lengths = np.array([len(d) for d in corpus.docs], dtype=np.int64)
+        tokens = np.concatenate([d.astype(np.float16) for d in corpus.docs])
+        del corpus.docs
+        np.savez(path, tokens=tokens, lengths=lengths, queries=np.stack(corpus.queries))
+    return path
+
+
+def load(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    data = np.load(path)
+    return data["tokens"], data["lengths"], data["queries"]
+
+
+def documents(tokens: np.ndarray, lengths: np.ndarray, start: int, stop: int) -> list[np.ndarray]:
+    """Documents start..stop-1 as float32 arrays."""
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    return [tokens[offsets[i] : offsets[i + 1]].astype(np.float32) for i in range(start, stop)]
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _latencies(search, queries: np.ndarray) -> tuple[list[list[str]], list[float]]:
+    for q in queries[:3]:
+        search(q)  # warm-up
+    found, times = [], []
+    for q in queries:
+        t0 = time.perf_counter()
+        found.append(search(q))
+        times.append(time.perf_counter() - t0)
+    return found, times
+
+
+def run_exhaustive(path: Path) -> dict:
+    from colbert_edge.edge_index.maxsim import maxsim_packed
+
+    tokens, lengths, queries = load(path)
+    t0 = time.perf_counter()
+    all_tokens = tokens.astype(np.float32)
+    build = time.perf_counter() - t0
+
+    def search(q: np.ndarray) -> list[str]:
+        scores = maxsim_packed(q, all_tokens, lengths)
+        top = np.argpartition(-scores, 9)[:10]
+        return [str(i) for i in top[np.argsort(-scores[top])]]
+
+    found, times = _latencies(search, queries)
+    return {"found": found, "times": times, "bytes_per_token": 512, "file_mb": all_tokens.nbytes / 2**20,
+            "build_s": build, "add_one_ms": None, "open_first_ms": None}
+
+
+def run_edge(path: Path, work: Path, options: dict) -> dict:
+    from colbert_edge.edge_index import Index
+
+    tokens, lengths, queries = load(path)
+    db = work / f"edge-{len(lengths)}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    index = Index.open(db, fingerprint="bench", dim=tokens.shape[1])
+    for start in range(0, len(lengths), 1000):
+        stop = min(start + 1000, len(lengths))
+        index.add([str(i) for i in range(start, stop)], documents(tokens, lengths, start, stop))
+    build = time.perf_counter() - t0
+    extra = documents(tokens, lengths, 0, 5)
+    t0 = time.perf_counter()
+    for i, doc in enumerate(extra):
+        index.add([f"extra-{i}"], [doc])
+    add_one = (time.perf_counter() - t0) / len(extra)
+    index.delete([f"extra-{i}" for i in range(len(extra))])
+    info = index.info()
+    index.close()
+    t0 = time.perf_counter()
+    index = Index.open(db)
+    index.search(queries[0], k=10, **options)
+    open_first = time.perf_counter() - t0
+    found, times = _latencies(lambda q: [h.id for h in index.search(q, k=10, **options)], queries)
+    index.close()
+    return {"found": found, "times": times, "bytes_per_token": info.bytes_per_token,
+            "file_mb": info.file_bytes / 2**20, "build_s": build, "add_one_ms": add_one * 1000,
+            "open_first_ms": open_first * 1000, "note": f"K={info.n_centroids} {options or 'defaults'}"}
+
+
+def run_pylate(path: Path, work: Path, kind: str, options: dict) -> dict:
+    import torch  # noqa: F401  (the PyLate venv)
+    from pylate import indexes, retrieve
+
+    tokens, lengths, queries = load(path)
+    folder = work / f"pylate-{kind}-{len(lengths)}"
+    t0 = time.perf_counter()
+    if kind == "voyager":
+        index = indexes.Voyager(index_folder=str(folder), index_name="index", override=True, **options)
+    else:
+        index = indexes.PLAID(index_folder=str(folder), index_name="index", override=True, use_fast=False,
+                              **options)
+    for start in range(0, len(lengths), 1000):
+        stop = min(start + 1000, len(lengths))
+        index.add_documents(documents_ids=[str(i) for i in range(start, stop)],
+                            documents_embeddings=documents(tokens, lengths, start, stop))
+    build = time.perf_counter() - t0
+    retriever = retrieve.ColBERT(index=index)
+
+    def search(q: np.ndarray) -> list[str]:
+        return [h["id"] for h in retriever.retrieve(queries_embeddings=[q], k=10)[0]]
+
+    t0 = time.perf_counter()
+    search(queries[0])
+    open_first = time.perf_counter() - t0  # already open; first query
+    found, times = _latencies(search, queries)
+    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    return {"found": found, "times": times, "bytes_per_token": size / float(lengths.sum()),
+            "file_mb": size / 2**20, "build_s": build, "add_one_ms": None, "open_first_ms": open_first * 1000,
+            "note": str(options or "defaults")}
+
+
+def child(args: argparse.Namespace) -> None:
+    path, work, options = Path(args.data), Path(args.work), json.loads(args.options)
+    if args.run == "exhaustive":
+        out = run_exhaustive(path)
+    elif args.run == "edge":
+        out = run_edge(path, work, options)
+    else:
+        out = run_pylate(path, work, args.run, options)
+    out["peak_rss_mb"] = _peak_rss_mb()
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+def _spawn(python: str, system: str, data: Path, work: Path, options: dict, timeout: float) -> dict:
+    cmd = [python, str(Path(__file__).resolve()), "--run", system, "--data", str(data), "--work", str(work),
+           "--options", json.dumps(options)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    for line in done.stdout.splitlines()[::-1]:
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+    return {"error": f"exit {done.returncode}: {tail[0][:160]}"}
+
+
+def _row(name: str, n: int, r: dict, reference: list[list[str]] | None) -> str:
+    if "error" in r:
+        return f"| {name} | {n} | {r['error']} |"
+    t = np.array(r["times"]) * 1000
+    recall = np.mean([len(set(f) & set(e)) / 10 for f, e in zip(r["found"], reference)]) if reference else float("nan")
+    fmt = lambda v, spec: "-" if v is None else format(v, spec)  # noqa: E731
+    return (f"| {name} | {n} | {np.percentile(t, 50):.1f} | {np.percentile(t, 95):.1f} | {recall:.3f} | "
+            f"{r['bytes_per_token']:.0f} | {r['file_mb']:.0f} | {r['build_s']:.1f} | {fmt(r['add_one_ms'], '.1f')} | "
+            f"{fmt(r['open_first_ms'], '.0f')} | {r['peak_rss_mb']:.0f} | {r.get('note', '')} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, nargs="+", default=[10000, 50000])
+    parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--systems", default="exhaustive,edge,voyager,plaid")
+    parser.add_argument("--edge-options", default="[{}]", help="JSON list of search() keyword sets for edge")
+    parser.add_argument("--pylate-python", default="/work/venv-bench/bin/python")
+    parser.add_argument("--work", default="/tmp/colbert-edge-bench")
+    parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--run", help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--options", default="{}", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run:
+        child(args)
+        return
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    systems = args.systems.split(",")
+    print("| system | docs | p50 ms | p95 ms | recall@10 | B/token | file MB | build s | add one ms | "
+          "open→first ms | peak RSS MB | note |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+    for n in args.docs:
+        data = generate(work, n, args.queries)
+        reference = _spawn(sys.executable, "exhaustive", data, work, {}, args.timeout)
+        ref_found = reference.get("found")
+        if "exhaustive" in systems:
+            print(_row("exhaustive numpy", n, reference, ref_found), flush=True)
+        for options in json.loads(args.edge_options) if "edge" in systems else []:
+            print(_row("edge_index", n, _spawn(sys.executable, "edge", data, work, options, args.timeout), ref_found),
+                  flush=True)
+        for kind in ("voyager", "plaid"):
+            if kind in systems:
+                r = _spawn(args.pylate_python, kind, data, work, {}, args.timeout)
+                print(_row(f"pylate {kind}", n, r, ref_found), flush=True)
+
+
+if __name__ == "__main__":
+    main()
