@@ -59,7 +59,7 @@ javac --release 17 -encoding UTF-8 -Xlint:all,-processing -Werror -cp "$classpat
 
 echo "== JUnit (golden files: $golden)"
 set +e
-java -Dgolden.dir="$golden" -Dfile.encoding=UTF-8 -jar "$junit" --disable-banner --details=tree \
+java -Dgolden.dir="$golden" -Dfile.encoding=UTF-8 -jar "$junit" --disable-banner --fail-if-no-tests --details=tree \
   --details-theme=ascii --disable-ansi-colors -cp "$classpath:$build/jvm:$build/tests" --select-package ai.colbertedge \
   > "$build/junit.log" 2>&1
 status=$?

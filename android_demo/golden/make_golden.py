@@ -5,21 +5,26 @@
 
 - ``index-residual4.db``: ``samples/notes`` + ``samples/mail`` indexed by the Engine with the tiny
   LFM2 bundle (``BUNDLES_DIR/lfm2-fp32``), ``train_at=16`` so centroids, postings and residual4
-  BLOBs exist; ``index-fp16.db``: the same with the fp16 codec.
+  BLOBs exist; ``index-fp16.db``: the same with the fp16 codec; ``index-untrained.db``: the fp16
+  index's documents in an index below its ``train_at`` (no centroids: exhaustive search).
 - ``golden.json``::
 
     {"bundles": {"lfm2-fp32": "/abs/bundle", "minilm-fp32": "/abs/bundle"},
      "queries": ["...", ...],
      "tokens": {"lfm2-fp32": [{"ids": [...], "mask": [...]}, ...], "minilm-fp32": [...]},
+     "texts": ["...", ...],   # every passage of the index + samples/eval queries
+     "text_ids": {"lfm2-fp32": [[...], ...], "minilm-fp32": [...]},  # tokenizer.json alone,
+                                                # special tokens added, no truncation
      "query_vectors": {"lfm2-fp32": [[[f32 x dim] x query_length], ...]},  # Python runtime, ONNX
      "indexes": {"residual4": {"file": "index-residual4.db",
                   "documents": [{"id": ..., "vectors": [[...]]}, ...],     # decoded by Python
                   "searches": [{"nprobe": 2, "candidates": 12, "k": 10,       # null = all
                                 "results": [[{"id": ..., "score": ...}], ...],  # one list per query
                                 "stages": [{...}, ...]}, ...]},              # one per query
-                 "fp16": {...}}}
+                 "fp16": {...}, "untrained": {...}}}
 
-``stages[i]`` records what ``Index.search`` computed for query i, caught while it ran (the golden
+``stages[i]`` is ``{"exhaustive": true}`` for the untrained index; otherwise it records what
+``Index.search`` computed for query i, caught while it ran (the golden
 writer wraps ``PostingLists.approximate`` and ``searcher.centroid_interaction``; it does not
 re-implement the search): ``probe`` (centroids probed per token, after any growth), ``ids`` /
 ``approx`` (the candidates, ascending doc_no, and their centroid-level approximate scores),
@@ -45,6 +50,7 @@ from colbert_edge.engine import Engine
 from colbert_edge.runtime import Encoder
 from colbert_edge.runtime.manifest import read_manifest
 from colbert_edge.runtime.tokenization import ContractTokenizer
+from tokenizers import Tokenizer
 
 REPO = Path(__file__).resolve().parents[2]
 TRAIN_AT = 16
@@ -105,6 +111,9 @@ def _tie_at(scores: np.ndarray, n: int) -> bool:
 def search_recorded(index: Index, query: np.ndarray, setting: dict, id_of: dict[int, str]) -> tuple[list, dict]:
     """``index.search`` for one query, with the stages it computed (see the module docstring)."""
     state = index._state  # the golden writer looks inside on purpose: the stages are not public
+    if state.postings is None:  # untrained: every document is scored exactly
+        hits = index.search(query, k=setting["k"], nprobe=setting["nprobe"], candidates=setting["candidates"])
+        return [{"id": h.id, "score": h.score} for h in hits], {"exhaustive": True, "ties": []}
     calls: dict[str, tuple] = {}
     approximate = state.postings.approximate
     interaction = searcher.centroid_interaction
@@ -150,6 +159,31 @@ def search_recorded(index: Index, query: np.ndarray, setting: dict, id_of: dict[
     return [{"id": h.id, "score": h.score} for h in hits], stages
 
 
+def text_ids(bundle: Path, texts: list[str]) -> list[list[int]]:
+    """Ids of ``texts`` from the bundle's tokenizer.json (its own padding/truncation switched off)."""
+    tokenizer = Tokenizer.from_file(str(bundle / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return [encoding.ids for encoding in tokenizer.encode_batch(texts, add_special_tokens=True)]
+
+
+def copy_untrained(out: Path, source: Path, encoder: Encoder) -> Path:
+    """The fp16 index's documents (same vectors, ids, metadata) in a residual4 index too small to
+    train: no centroids, so search scores every document (a phone's first index looks like this)."""
+    path = out / "index-untrained.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    with Index.open(source) as index:
+        rows = index._db.execute("SELECT id, metadata FROM documents ORDER BY doc_no").fetchall()
+        ids = [r[0] for r in rows]
+        vectors = index.get_vectors(ids)
+    with Index.open(path, fingerprint=encoder.fingerprint, dim=encoder.dim, codec="residual4",
+                    train_at=len(ids) + 1) as index:
+        index.add(ids, vectors, [json.loads(r[1]) for r in rows])
+        index.optimize()
+    return path
+
+
 def build_index(out: Path, name: str, codec: str, bundle: Path, encoder: Encoder) -> Path:
     path = out / f"index-{name}.db"
     for suffix in ("", "-wal", "-shm"):
@@ -176,8 +210,11 @@ def main(out_dir: str, bundles_dir: str) -> None:
     queries = encoder.encode_queries(QUERIES)
     golden["query_vectors"] = {"lfm2-fp32": [vectors_list(q) for q in queries]}
     golden["indexes"] = {}
-    for name in ("residual4", "fp16"):
-        path = build_index(out, name, name, lfm2, encoder)
+    for name in ("residual4", "fp16", "untrained"):
+        if name == "untrained":
+            path = copy_untrained(out, out / golden["indexes"]["fp16"]["file"], encoder)
+        else:
+            path = build_index(out, name, name, lfm2, encoder)
         with Index.open(path) as index:
             info = index.info()
             if name == "residual4" and (info.n_centroids == 0 or info.codec != "residual4"):
@@ -192,11 +229,20 @@ def main(out_dir: str, bundles_dir: str) -> None:
                 recorded = [search_recorded(index, q, setting, id_of) for q in queries]
                 searches.append({**setting, "results": [r[0] for r in recorded], "stages": [r[1] for r in recorded]})
             golden["indexes"][name] = {
-                "file": path.name, "n_documents": info.n_documents, "n_centroids": info.n_centroids,
+                "file": path.name, "codec": info.codec, "n_documents": info.n_documents,
+                "n_centroids": info.n_centroids,
                 "documents": documents, "searches": searches,
             }
         print(f"{path.name}: {info.n_documents} documents, {info.n_centroids} centroids, codec {info.codec}")
     encoder.close()
+    with Index.open(out / golden["indexes"]["residual4"]["file"]) as index:
+        rows = index._db.execute("SELECT metadata FROM documents ORDER BY doc_no").fetchall()
+    texts = [json.loads(r[0])["text"] for r in rows]
+    for line in (REPO / "samples" / "eval" / "queries.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            texts.append(json.loads(line)["text"])
+    golden["texts"] = texts
+    golden["text_ids"] = {name: text_ids(path, texts) for name, path in bundles.items()}
     (out / "golden.json").write_text(json.dumps(golden, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {out / 'golden.json'}")
 

@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A small strict JSON reader (RFC 8259) with no dependencies, enough for manifest.json,
+ * A small JSON reader (RFC 8259 syntax, lenient only about leading zeros) with no dependencies, enough for manifest.json,
  * tokenizer.json, the index's meta values and the golden files.
  *
  * <p>Values map to: object -> {@code LinkedHashMap<String, Object>} (key order kept), array ->

@@ -65,7 +65,7 @@ class SearchGoldenTest {
             File file = new File(Golden.dir(), Json.string(golden.get("file"), "index file"));
             EdgeIndex index = EdgeIndex.open(JdbcIndexStore.open(file.getPath()));
             tests.add(DynamicTest.dynamicTest(name + " meta", () -> {
-                assertEquals(name, index.codec);
+                assertEquals(golden.get("codec"), index.codec);
                 assertEquals(Json.integer(golden.get("n_centroids"), "n"), index.nCentroids());
             }));
             for (Object settingItem : Golden.list(golden.get("searches"))) {
@@ -83,6 +83,13 @@ class SearchGoldenTest {
                     List<Object> ties = Golden.list(stage.get("ties"));
                     String label = name + " nprobe=" + nprobe + " candidates=" + candidates + " query " + i + " "
                             + Golden.shortQuery(queries.get(i));
+                    if (Boolean.TRUE.equals(stage.get("exhaustive"))) {
+                        tests.add(DynamicTest.dynamicTest(label + " exhaustive top " + k, () -> {
+                            assertTrue(index.candidates(query, nprobe, k) == null, "an untrained index has no prefilter");
+                            compareHits(want, index.search(query, k, nprobe, candidates));
+                        }));
+                        continue;
+                    }
                     Object margin = stage.get("probe_margin");
                     if (margin != null && Json.number(margin, "probe_margin") < PROBE_NOISE) {
                         // FAISS (BLAS) and Java round dot products differently; with a near-tie at the

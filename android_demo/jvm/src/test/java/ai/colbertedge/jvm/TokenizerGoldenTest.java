@@ -2,6 +2,7 @@ package ai.colbertedge.jvm;
 
 import ai.colbertedge.core.Manifest;
 import ai.colbertedge.core.QueryTokenizer;
+import ai.colbertedge.core.text.Tokenizer;
 
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -13,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Cross-language contract: for each golden query and both bundles (byte-level BPE LFM2, WordPiece
@@ -41,6 +43,42 @@ class TokenizerGoldenTest {
                     assertArrayEquals(Golden.longs(want.get("mask")), got.attentionMask, "attention masks differ");
                 }));
             }
+        }
+        return tests;
+    }
+
+    /**
+     * The tokenizer alone (no contract) on every passage of the sample index and the 104 eval
+     * queries: multilingual text well beyond the query set, for both tokenizer.json files.
+     */
+    @TestFactory
+    List<DynamicTest> passageIdsMatchPython() throws Exception {
+        List<DynamicTest> tests = new ArrayList<>();
+        List<Object> texts = Golden.list(Golden.data().get("texts"));
+        Map<String, Object> ids = Golden.map(Golden.data().get("text_ids"));
+        for (String name : ids.keySet()) {
+            Tokenizer tokenizer = Tokenizer.fromJson(Manifest.readText(new File(Golden.bundle(name), "tokenizer.json")));
+            List<Object> expected = Golden.list(ids.get(name));
+            tests.add(DynamicTest.dynamicTest(name + ": " + texts.size() + " passages and eval queries", () -> {
+                int wrong = 0;
+                String first = null;
+                for (int i = 0; i < texts.size(); i++) {
+                    long[] want = Golden.longs(expected.get(i));
+                    int[] got = tokenizer.encode((String) texts.get(i), 0);
+                    long[] gotLong = new long[got.length];
+                    for (int j = 0; j < got.length; j++) {
+                        gotLong[j] = got[j];
+                    }
+                    if (!Arrays.equals(want, gotLong)) {
+                        wrong++;
+                        if (first == null) {
+                            first = "text " + i + " " + Golden.shortQuery(texts.get(i)) + ": python "
+                                    + Arrays.toString(want) + " java " + Arrays.toString(gotLong);
+                        }
+                    }
+                }
+                assertEquals(0, wrong, wrong + " of " + texts.size() + " texts tokenize differently; first: " + first);
+            }));
         }
         return tests;
     }
