@@ -83,6 +83,8 @@ QUERIES = [
     "Ünïcödé ÀÉÎÕÜ café NAÏVE straße İstanbul ΣΊΣΥΦΟΣ",  # accents, case (minilm lower-cases)
     "tabs\tand\nnew lines\r\nand control \x00\x07 chars",
     " ".join(["very long query about budgets flights passports and meetings"] * 30),
+    "[Q] typed prefix [D] and <|im_end|> [MASK] [SEP] tokens",  # added tokens inside the text
+    "हिन्दी में नमस्ते, ภาษาไทย, Ελληνικά ς",               # spacing marks (Mc), Thai, final sigma
 ]
 
 

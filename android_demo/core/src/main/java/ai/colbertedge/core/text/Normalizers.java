@@ -101,18 +101,31 @@ public final class Normalizers {
             }
             String result = out.toString();
             if (stripAccents) {
-                result = stripAccents(result);
+                result = stripNonSpacingMarks(result);
             }
             return lowercase ? Chars.lowercaseEachChar(result) : result;
         };
     }
 
-    /** NFD, then drop combining marks (tokenizers' StripAccents after its NFD step). */
-    static String stripAccents(String text) {
+    /** NFD, then drop nonspacing marks (Mn) only: what BertNormalizer's strip_accents does. */
+    static String stripNonSpacingMarks(String text) {
         String nfd = Normalizer.normalize(text, Normalizer.Form.NFD);
         StringBuilder out = new StringBuilder(nfd.length());
         for (int i = 0; i < nfd.length(); ) {
             int c = nfd.codePointAt(i);
+            i += Character.charCount(c);
+            if (Character.getType(c) != Character.NON_SPACING_MARK) {
+                out.appendCodePoint(c);
+            }
+        }
+        return out.toString();
+    }
+
+    /** Drop every combining mark, Mn, Mc and Me (the StripAccents normalizer; no NFD of its own). */
+    static String stripAccents(String text) {
+        StringBuilder out = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); ) {
+            int c = text.codePointAt(i);
             i += Character.charCount(c);
             if (!Chars.isMark(c)) {
                 out.appendCodePoint(c);
