@@ -7,13 +7,16 @@
   LFM2 bundle (``BUNDLES_DIR/lfm2-fp32``), ``train_at=16`` so centroids, postings and residual4
   BLOBs exist; ``index-fp16.db``: the same with the fp16 codec; ``index-untrained.db``: the fp16
   index's documents in an index below its ``train_at`` (no centroids: exhaustive search).
+- ``tokenizer-split-regex.json``: a byte-level BPE trained on the sample texts with a Split-regex
+  pre-tokenizer and ignore_merges (components the two bundles' tokenizers do not use).
 - ``golden.json``::
 
     {"bundles": {"lfm2-fp32": "/abs/bundle", "minilm-fp32": "/abs/bundle"},
      "queries": ["...", ...],
      "tokens": {"lfm2-fp32": [{"ids": [...], "mask": [...]}, ...], "minilm-fp32": [...]},
-     "texts": ["...", ...],   # every passage of the index + samples/eval queries
-     "text_ids": {"lfm2-fp32": [[...], ...], "minilm-fp32": [...]},  # tokenizer.json alone,
+     "texts": ["...", ...],   # every passage of the index + samples/eval queries + "queries"
+     "tokenizer_files": {"lfm2-fp32": "/abs/tokenizer.json", "minilm-fp32": ..., "split-regex": ...},
+     "text_ids": {"lfm2-fp32": [[...], ...], ...},  # each tokenizer.json alone on "texts",
                                                 # special tokens added, no truncation
      "query_vectors": {"lfm2-fp32": [[[f32 x dim] x query_length], ...]},  # Python runtime, ONNX
      "indexes": {"residual4": {"file": "index-residual4.db",
@@ -161,9 +164,36 @@ def search_recorded(index: Index, query: np.ndarray, setting: dict, id_of: dict[
     return [{"id": h.id, "score": h.score} for h in hits], stages
 
 
-def text_ids(bundle: Path, texts: list[str]) -> list[list[int]]:
-    """Ids of ``texts`` from the bundle's tokenizer.json (its own padding/truncation switched off)."""
-    tokenizer = Tokenizer.from_file(str(bundle / "tokenizer.json"))
+# GPT-4 / Llama-3 style split, as large byte-level BPE tokenizers (LFM2's among them) write it:
+# a Split pre-tokenizer with this regex, then ByteLevel without its own regex.
+SPLIT_REGEX = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+               r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+
+
+def split_regex_tokenizer(out: Path, texts: list[str]) -> Path:
+    """A byte-level BPE trained on ``texts`` with the components the bundles' tokenizers do not use:
+    Sequence[Split(regex), ByteLevel(use_regex=False)] and ignore_merges (like LFM2's real one)."""
+    from tokenizers import Regex, models, pre_tokenizers, processors, trainers
+
+    tokenizer = Tokenizer(models.BPE(ignore_merges=True))
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(SPLIT_REGEX), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+    trainer = trainers.BpeTrainer(vocab_size=3000, special_tokens=["<|startoftext|>", "<|im_end|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tokenizer.train_from_iterator(texts, trainer)
+    bos = tokenizer.token_to_id("<|startoftext|>")
+    tokenizer.post_processor = processors.TemplateProcessing(single="<|startoftext|> $A",
+                                                             special_tokens=[("<|startoftext|>", bos)])
+    path = out / "tokenizer-split-regex.json"
+    tokenizer.save(str(path))
+    return path
+
+
+def text_ids(path: Path, texts: list[str]) -> list[list[int]]:
+    """Ids of ``texts`` from a tokenizer.json (its own padding/truncation switched off)."""
+    tokenizer = Tokenizer.from_file(str(path))
     tokenizer.no_padding()
     tokenizer.no_truncation()
     return [encoding.ids for encoding in tokenizer.encode_batch(texts, add_special_tokens=True)]
@@ -243,8 +273,12 @@ def main(out_dir: str, bundles_dir: str) -> None:
     for line in (REPO / "samples" / "eval" / "queries.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip():
             texts.append(json.loads(line)["text"])
+    texts += QUERIES
     golden["texts"] = texts
-    golden["text_ids"] = {name: text_ids(path, texts) for name, path in bundles.items()}
+    files = {name: path / "tokenizer.json" for name, path in bundles.items()}
+    files["split-regex"] = split_regex_tokenizer(out, texts)
+    golden["tokenizer_files"] = {name: str(path) for name, path in files.items()}
+    golden["text_ids"] = {name: text_ids(path, texts) for name, path in files.items()}
     (out / "golden.json").write_text(json.dumps(golden, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {out / 'golden.json'}")
 

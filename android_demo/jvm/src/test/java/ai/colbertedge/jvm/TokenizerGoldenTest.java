@@ -49,7 +49,8 @@ class TokenizerGoldenTest {
 
     /**
      * The tokenizer alone (no contract) on every passage of the sample index and the 104 eval
-     * queries: multilingual text well beyond the query set, for both tokenizer.json files.
+     * queries: multilingual text well beyond the query set, for both bundles' tokenizer.json files
+     * and a Split-regex + ignore_merges byte-level BPE (the shape of large models' tokenizers).
      */
     @TestFactory
     List<DynamicTest> passageIdsMatchPython() throws Exception {
@@ -57,7 +58,8 @@ class TokenizerGoldenTest {
         List<Object> texts = Golden.list(Golden.data().get("texts"));
         Map<String, Object> ids = Golden.map(Golden.data().get("text_ids"));
         for (String name : ids.keySet()) {
-            Tokenizer tokenizer = Tokenizer.fromJson(Manifest.readText(new File(Golden.bundle(name), "tokenizer.json")));
+            String file = (String) Golden.map(Golden.data().get("tokenizer_files")).get(name);
+            Tokenizer tokenizer = Tokenizer.fromJson(Manifest.readText(new File(file)));
             List<Object> expected = Golden.list(ids.get(name));
             tests.add(DynamicTest.dynamicTest(name + ": " + texts.size() + " passages and eval queries", () -> {
                 int wrong = 0;
