@@ -302,7 +302,7 @@ class Index:
             return []
         rows = self._db.execute(
             "SELECT doc_no, id, metadata FROM documents WHERE doc_no IN (SELECT value FROM json_each(?))",
-            (str([int(d) for d in doc_nos]),),
+            (json.dumps([int(d) for d in doc_nos]),),
         ).fetchall()
         by_no = {r[0]: (r[1], r[2]) for r in rows}
         return [

@@ -2,8 +2,11 @@
 
 1. FAISS scores each query token against the centroids; the ``nprobe`` best per token are probed.
 2. The probed centroids' posting lists give the candidate documents (only ``allowed`` ones when a
-   filter is set); each gets the centroid-level approximate score (see postings.py).
-3. The ``candidates`` best by that approximation are decoded and scored with exact MaxSim
+   filter is set); each gets the probe-level approximate score (see postings.py) and the best
+   ``4 * candidates`` go on.
+3. Those get PLAID's centroid interaction (every centroid the document holds, read from
+   ``documents.centroids``): sum over query tokens of the best such centroid's score.
+4. The ``candidates`` best by centroid interaction are decoded and scored with exact MaxSim
    (:func:`~colbert_edge.edge_index.maxsim.maxsim_packed`); the top k are returned.
 
 If fewer than k documents are candidates (a selective filter), ``nprobe`` grows 4x per round until
