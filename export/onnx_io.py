@@ -1,4 +1,4 @@
-"""ONNX files: export the reference graph, quantize it to int8.
+"""ONNX files: export the reference graph, quantize it to int8, store its weights beside it.
 
 :func:`export_onnx` uses the TorchScript exporter (``dynamo=False``, opset 17) with dynamic batch
 and sequence axes; LFM2 exports with plain ops (the backbone builds its own masks). Input names
@@ -15,9 +15,30 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["OUTPUT_NAME", "export_onnx", "quantize_int8"]
+__all__ = ["OUTPUT_NAME", "DATA_SUFFIX", "export_onnx", "quantize_int8", "externalize"]
 
 OUTPUT_NAME = "token_embeddings"
+DATA_SUFFIX = ".data"
+
+
+def externalize(path: Path) -> Path:
+    """Rewrite ``path`` with its weights in ``<name>.data`` beside it; return the data file.
+
+    onnxruntime memory-maps external weights instead of copying them into the process, so a
+    session's resident memory stays near the graph's working set: measured on the int8 bundle at
+    the real LFM2-ColBERT-350M shape, 364 MB after load instead of 672 MB (bench/bench_encoder.py).
+    """
+    import onnx
+
+    data = path.with_name(path.name + DATA_SUFFIX)
+    model = onnx.load(str(path))
+    if data.exists():
+        data.unlink()
+    onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location=data.name, size_threshold=1024)
+    if not data.exists():  # a graph with no tensor over the threshold: keep an empty data file
+        data.write_bytes(b"")
+    return data
 
 
 def export_onnx(graph: torch.nn.Module, path: Path, input_names: tuple[str, ...], opset: int = 17) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from colbert_edge.errors import InvalidArgument, OutputNotWritable, VerificationFailed
 from colbert_edge.export.graph import build_graph
-from colbert_edge.export.onnx_io import OUTPUT_NAME, export_onnx, quantize_int8
+from colbert_edge.export.onnx_io import OUTPUT_NAME, export_onnx, externalize, quantize_int8
 from colbert_edge.export.source import load_source
 from colbert_edge.export.verify import Parity, measure
 from colbert_edge.runtime.manifest import MODEL_FILE, TOKENIZER_FILE, Manifest, write_manifest
@@ -62,6 +62,9 @@ def _prepare_out(out: Path) -> Path:
 
 def _install(tmp: Path, out: Path) -> None:
     """Move the finished bundle into place, replacing an older bundle only at the last moment."""
+    tmp.chmod(0o755)  # mkdtemp makes it private; a bundle is meant to be copied and shared
+    for path in tmp.iterdir():
+        path.chmod(0o644)
     old = None
     if out.exists():
         old = out.with_name(f".{out.name}.old-{os.getpid()}")
@@ -99,6 +102,8 @@ def export_model(
         fp32_path = tmp / ("model.fp32.onnx" if precision == "int8" else MODEL_FILE)
         say("exporting ONNX (fp32)")
         export_onnx(graph, fp32_path, input_names, opset)
+        if precision == "fp32":
+            externalize(fp32_path)  # what is verified is exactly what ships
         say("verifying fp32 against the PyTorch reference")
         fp32 = measure(graph, fp32_path, tokenizer, input_names)
         if not fp32.max_abs_diff <= FP32_TOLERANCE:
@@ -111,6 +116,7 @@ def export_model(
             say("quantizing to int8 (per-channel)")
             quantize_int8(fp32_path, tmp / MODEL_FILE)
             fp32_path.unlink()
+            externalize(tmp / MODEL_FILE)
             int8 = measure(graph, tmp / MODEL_FILE, tokenizer, input_names)
             if not int8.mean_cosine >= INT8_MIN_MEAN_COSINE:
                 raise VerificationFailed(
@@ -132,5 +138,5 @@ def export_model(
         raise
     return ExportReport(
         bundle=out, manifest=manifest, fp32=fp32, int8=int8, seconds=time.perf_counter() - started,
-        model_bytes=(out / MODEL_FILE).stat().st_size,
+        model_bytes=sum((out / name).stat().st_size for name in manifest.files if name != TOKENIZER_FILE),
     )

@@ -24,7 +24,8 @@ Layout of ``manifest.json`` (format_version 1)::
         "skiplist_ids": [...], "lowercase": false
       },
       "source": {"model": "LiquidAI/LFM2-ColBERT-350M" | "/path", "revision": "..." | null},
-      "files": {"model.onnx": {"sha256": "...", "bytes": 123}, "tokenizer.json": {...}},
+      "files": {"model.onnx": {"sha256": "...", "bytes": 123}, "model.onnx.data": {...},
+                "tokenizer.json": {...}},                  # model.onnx.data: the graph's weights
       "fingerprint": "sha256 over the files' hashes and the contract",
       "parity": {...}                                      # measured by the exporter
     }
@@ -44,6 +45,7 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "MODEL_FILE",
+    "MODEL_DATA_FILE",
     "TOKENIZER_FILE",
     "MANIFEST_FILE",
     "TokenContract",
@@ -56,6 +58,7 @@ __all__ = [
 FORMAT = "colbert-edge-bundle"
 FORMAT_VERSION = 1
 MODEL_FILE = "model.onnx"
+MODEL_DATA_FILE = "model.onnx.data"
 TOKENIZER_FILE = "tokenizer.json"
 MANIFEST_FILE = "manifest.json"
 
@@ -162,7 +165,8 @@ def write_manifest(
 ) -> Manifest:
     """Hash the bundle's files and write ``manifest.json`` next to them; return the manifest."""
     files = {}
-    for name in (MODEL_FILE, TOKENIZER_FILE):
+    names = [MODEL_FILE, TOKENIZER_FILE] + ([MODEL_DATA_FILE] if (bundle / MODEL_DATA_FILE).exists() else [])
+    for name in names:
         path = bundle / name
         files[name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
     manifest = Manifest(
@@ -229,6 +233,9 @@ def read_manifest(bundle: str | Path, *, check_hashes: bool = True) -> Manifest:
     for name in (MODEL_FILE, TOKENIZER_FILE):
         if name not in manifest.files:
             raise BundleError(f"{path} lists no hash for {name}; re-export the bundle")
+    for name in manifest.files:
+        if Path(name).name != name or name.startswith("."):
+            raise BundleError(f"{path} lists {name!r}, which is not a plain file name in the bundle; re-export the bundle")
         file_path = folder / name
         if not file_path.is_file():
             raise BundleError(f"bundle {str(folder)!r} is missing {name}; copy the whole bundle folder")

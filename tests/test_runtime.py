@@ -120,11 +120,21 @@ def _copy(bundle_root: Path, tmp_path: Path) -> Path:
     return dst
 
 
-def test_truncated_model_is_refused_naming_the_file(bundle_root: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["model.onnx", "model.onnx.data", "tokenizer.json"])
+def test_truncated_file_is_refused_naming_it(bundle_root: Path, tmp_path: Path, name: str) -> None:
     bundle = _copy(bundle_root, tmp_path)
-    data = (bundle / "model.onnx").read_bytes()
-    (bundle / "model.onnx").write_bytes(data[: len(data) // 2])
-    with pytest.raises(BundleError, match="model.onnx"):
+    data = (bundle / name).read_bytes()
+    (bundle / name).write_bytes(data[: len(data) // 2])
+    with pytest.raises(BundleError, match=f"{name} does not match its manifest"):
+        Encoder.load(bundle)
+
+
+def test_manifest_cannot_point_outside_the_bundle(bundle_root: Path, tmp_path: Path) -> None:
+    bundle = _copy(bundle_root, tmp_path)
+    data = json.loads((bundle / "manifest.json").read_text())
+    data["files"]["../secret"] = {"sha256": "0"}
+    (bundle / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(BundleError, match="not a plain file name"):
         Encoder.load(bundle)
 
 

@@ -32,7 +32,7 @@ import java.util.concurrent.Executors;
  * passages are listed with their title and score.
  *
  * <p>Expects, in the app's external files folder (see README.md for the adb commands):
- * {@code bundle/} (manifest.json, tokenizer.json, model.onnx) and {@code index.db}.
+ * {@code bundle/} (manifest.json, tokenizer.json, model.onnx, model.onnx.data) and {@code index.db}.
  */
 public final class MainActivity extends Activity {
     private static final int K = 10;

@@ -80,6 +80,15 @@ public final class Manifest {
         }
         Manifest manifest = parse(readText(path), path.toString());
         for (String name : new String[] {MODEL_FILE, TOKENIZER_FILE}) {
+            if (!manifest.files.containsKey(name)) {
+                throw new FormatError(path + " lists no hash for " + name + "; re-export the bundle");
+            }
+        }
+        // Every listed file (model.onnx.data holds the graph's weights) must be present and intact.
+        for (String name : manifest.files.keySet()) {
+            if (name.contains("/") || name.contains("\\") || name.startsWith(".")) {
+                throw new FormatError(path + " lists " + name + ", which is not a plain file name in the bundle");
+            }
             File file = new File(bundle, name);
             if (!file.isFile()) {
                 throw new FormatError("bundle " + bundle + " is missing " + name + "; copy the whole bundle folder");

@@ -41,7 +41,7 @@ public final class OrtQueryEncoder implements QueryEncoder {
         this.tokenizer = tokenizer;
     }
 
-    /** Open a bundle folder (manifest.json, tokenizer.json, model.onnx; hashes checked). */
+    /** Open a bundle folder (manifest.json, tokenizer.json, model.onnx with its weights in model.onnx.data; hashes checked). */
     public static OrtQueryEncoder load(File bundle, int threads) throws IOException, OrtException {
         Manifest manifest = Manifest.read(bundle, true);
         QueryTokenizer tokenizer = QueryTokenizer.load(bundle, manifest);
