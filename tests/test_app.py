@@ -217,6 +217,15 @@ def test_eval_reports_engine_and_exhaustive(bundle: Path, tmp_path: Path) -> Non
     assert easy["exhaustive"]["mrr10"] == 1.0 and easy["engine"]["mrr10"] == 1.0
 
 
+def test_cli_eval_prints_both_runs_and_plots(bundle: Path, tmp_path: Path, capsys) -> None:
+    pytest.importorskip("matplotlib", reason="--plot needs the [plot] extra")
+    png = tmp_path / "eval.png"
+    assert main(["eval", str(bundle), str(SAMPLES / "eval"), "--plot", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "engine" in out and "exhaustive" in out and "NDCG@10" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_cli_demo_runs_the_main_job_on_the_tiny_model(bundle_root: Path, tmp_path: Path, capsys) -> None:
     assert main(["demo", "--model", str(bundle_root / "lfm2"), "--workdir", str(tmp_path / "w"), "--precision", "fp32",
                  "--query", "wifi", "--query", "¿vuelo a Lisboa?"]) == 0
