@@ -1,7 +1,7 @@
 """Edge-index benchmark: prints a table; never part of the test run.
 
-    /work/venv/bin/python bench/bench_index.py --docs 10000 50000 --queries 100 \\
-        [--systems edge,exhaustive,voyager,plaid] [--pylate-python /work/venv-bench/bin/python]
+    python bench/bench_index.py --docs 10000 50000 --queries 100 \\
+        [--systems edge,exhaustive,voyager,plaid] [--pylate-python PYLATE_ENV/bin/python]
 
 For each collection size: seeded synthetic documents of 50-400 tokens (128-d, the generator of
 tests/index_data.py) and 32-token queries, stored once as fp16 (so every system sees the same
@@ -251,7 +251,8 @@ def main() -> None:
     parser.add_argument("--systems", default="exhaustive,edge,voyager,plaid")
     parser.add_argument("--edge-options", default='[{}, {"candidates": 128}]',
                         help="JSON list of search() keyword sets, each measured on the one built edge index")
-    parser.add_argument("--pylate-python", default="/work/venv-bench/bin/python")
+    parser.add_argument("--pylate-python", default=os.environ.get("COLBERT_EDGE_PYLATE_BENCH_PYTHON", "python"),
+                        help="python of an environment with pylate (and voyager) installed next to torch 2.13.0")
     parser.add_argument("--pylate-queries", type=int, default=20, help="queries timed for the (slow) PyLate indexes")
     parser.add_argument("--work", default="/tmp/colbert-edge-bench")
     parser.add_argument("--timeout", type=float, default=1800)

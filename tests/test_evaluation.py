@@ -347,7 +347,7 @@ def test_sample_notes_formats_and_folders() -> None:
     notes = [p for p in (SAMPLES / "notes").rglob("*") if p.is_file()]
     assert len(notes) >= 30
     assert {p.suffix for p in notes} == {".md", ".txt", ".org", ".rst", ".html"}
-    assert {"recipes", "travel", "work"} <= {p.parent.name for p in notes}
+    assert {"recipes", "travel", "office"} <= {p.parent.name for p in notes}
     for p in notes:
         assert p.read_bytes().decode("utf-8").strip(), p
 
