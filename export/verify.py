@@ -77,12 +77,6 @@ def reference_vectors(graph: torch.nn.Module, batch: TokenBatch) -> np.ndarray:
         return graph(*feeds).numpy()
 
 
-def _onnx_vectors(session: object, input_names: tuple[str, ...], batch: TokenBatch) -> np.ndarray:
-    feeds = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask,
-             "token_type_ids": np.zeros_like(batch.input_ids)}
-    return session.run(None, {n: feeds[n] for n in input_names})[0]
-
-
 def maxsim_matrix(queries: list[np.ndarray], documents: list[np.ndarray]) -> np.ndarray:
     """(n_queries, n_documents) float64 of sum over query tokens of max over document tokens."""
     return np.array([[float((q @ d.T).max(axis=1).sum()) if len(d) else 0.0 for d in documents] for q in queries])
@@ -107,7 +101,7 @@ def measure(graph: torch.nn.Module, onnx_path: Path, tokenizer: ContractTokenize
     for is_query, texts in ((True, queries), (False, documents)):
         batches = _batches(tokenizer, texts, is_query, batch_size)
         ref = _kept(batches, [reference_vectors(graph, b) for b in batches])
-        got = _kept(batches, [_onnx_vectors(session, input_names, b) for b in batches])
+        got = _kept(batches, [session.run(None, b.feeds(input_names))[0] for b in batches])
         per_kind[is_query] = (ref, got)
     ref_all = np.concatenate(per_kind[True][0] + per_kind[False][0])  # (n_tokens, dim)
     got_all = np.concatenate(per_kind[True][1] + per_kind[False][1])

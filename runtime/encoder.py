@@ -84,17 +84,7 @@ class Encoder:
         """Run the graph on one batch -> (batch, seq, dim) float32 (every position, kept or not)."""
         if self._session is None:
             raise BundleError(f"encoder for {self.path} is closed; load it again")
-        feeds = {}
-        for name in self.manifest.onnx_inputs:
-            if name == "input_ids":
-                feeds[name] = batch.input_ids
-            elif name == "attention_mask":
-                feeds[name] = batch.attention_mask
-            elif name == "token_type_ids":
-                feeds[name] = np.zeros_like(batch.input_ids)
-            else:
-                raise BundleError(f"graph input {name!r} is not one the runtime can feed; re-export the bundle")
-        (out,) = self._session.run([self.manifest.onnx_output], feeds)  # (batch, seq, dim)
+        (out,) = self._session.run([self.manifest.onnx_output], batch.feeds(self.manifest.onnx_inputs))  # (batch, seq, dim)
         return out
 
     def encode_queries(

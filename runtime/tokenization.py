@@ -51,6 +51,19 @@ class TokenBatch:
     attention_mask: IntArray
     keep: BoolArray
 
+    def feeds(self, input_names: Sequence[str]) -> dict[str, IntArray]:
+        """The graph's inputs by name (``token_type_ids`` are zeros); BundleError for an unknown name."""
+        known = {"input_ids": self.input_ids, "attention_mask": self.attention_mask}
+        feeds = {}
+        for name in input_names:
+            if name == "token_type_ids":
+                feeds[name] = np.zeros_like(self.input_ids)
+            elif name in known:
+                feeds[name] = known[name]
+            else:
+                raise BundleError(f"graph input {name!r} is not one the runtime can feed; re-export the bundle")
+        return feeds
+
 
 def clean_text(text: object, position: int | None = None, *, strip: bool = True) -> str:
     """Return ``text`` UTF-8-safe (and stripped); raise InvalidText if it is not a string."""

@@ -162,6 +162,13 @@ def html_to_text(html: str) -> str:
 
 # ---- Markdown / Org / RST ---------------------------------------------------------------------
 
+def _apply(rules: list[tuple[re.Pattern[str], str]], line: str) -> str:
+    """Apply inline markup rules (pattern -> replacement) to one line, in order."""
+    for pattern, repl in rules:
+        line = pattern.sub(repl, line)
+    return line
+
+
 _MD_INLINE = [
     (re.compile(r"!\[([^\]]{0,500})\]\([^)\s]{0,1000}+\)"), r"\1"),  # image -> alt
     (re.compile(r"\[\[([^\]|]{1,500})\|([^\]]{1,500})\]\]"), r"\2"),  # [[Page|alias]]
@@ -212,7 +219,7 @@ def _markdown(text: str) -> NoteText:
         m = _ATX.match(line)
         if m:
             line = m.group(2)
-            heading = heading or _inline_md(line).strip() or None
+            heading = heading or _apply(_MD_INLINE, line).strip() or None
         elif re.match(r"^\s*(=+|-+)\s*$", line) and i and lines[i - 1].strip() and out:
             if line.strip().startswith("=") or not _LIST.match(lines[i - 1]):
                 heading = heading or out[-1].strip() or None  # setext heading underline
@@ -223,14 +230,8 @@ def _markdown(text: str) -> NoteText:
         line = _LIST.sub(r"\1", line)
         if line.count("|") >= 2:
             line = " ".join(cell.strip() for cell in line.strip().strip("|").split("|"))
-        out.append(_inline_md(line))
+        out.append(_apply(_MD_INLINE, line))
     return NoteText(heading or title, _tidy("\n".join(out)))
-
-
-def _inline_md(line: str) -> str:
-    for pattern, repl in _MD_INLINE:
-        line = pattern.sub(repl, line)
-    return line
 
 
 _ORG_INLINE = [
@@ -264,16 +265,10 @@ def _org(text: str) -> NoteText:
         m = re.match(r"^\*+\s+(.*)$", line)
         if m:
             line = m.group(1)
-            heading = heading or _inline_org(line).strip() or None
+            heading = heading or _apply(_ORG_INLINE, line).strip() or None
         line = re.sub(r"^(\s*)(?:[-+]|\d+[.)])\s+(?:\[[ X-]\]\s+)?", r"\1", line)
-        out.append(_inline_org(line))
+        out.append(_apply(_ORG_INLINE, line))
     return NoteText(title or heading, _tidy("\n".join(out)))
-
-
-def _inline_org(line: str) -> str:
-    for pattern, repl in _ORG_INLINE:
-        line = pattern.sub(repl, line)
-    return line
 
 
 _RST_ADORN = re.compile(r"^([=\-`:'\"~^_*+#<>.])\1{2,}\s*$")
@@ -294,24 +289,18 @@ def _rst(text: str) -> NoteText:
     for i, line in enumerate(lines):
         if _RST_ADORN.match(line):
             if i and lines[i - 1].strip() and not _RST_ADORN.match(lines[i - 1]) and heading is None:
-                heading = _inline_rst(lines[i - 1]).strip() or None
+                heading = _apply(_RST_INLINE, lines[i - 1]).strip() or None
             continue
         m = re.match(r"^\.\.\s+(?:[\w:-]+::\s*(.*)|\[[^\]]*\]\s*(.*)|_[^:]+:.*|\|[^|]+\|.*|.*)$", line)
         if m:  # directive: keep its argument; footnote: keep its text; comment/target: drop
             kept = m.group(1) or m.group(2) or ""
             if kept:
-                out.append(_inline_rst(kept))
+                out.append(_apply(_RST_INLINE, kept))
             continue
         line = re.sub(r"::\s*$", ":", line)
         line = re.sub(r"^(\s*)(?:[-*+•]|\d+[.)]|#\.)\s+", r"\1", line)
-        out.append(_inline_rst(line))
+        out.append(_apply(_RST_INLINE, line))
     return NoteText(heading, _tidy("\n".join(out)))
-
-
-def _inline_rst(line: str) -> str:
-    for pattern, repl in _RST_INLINE:
-        line = pattern.sub(repl, line)
-    return line
 
 
 def note_text(text: str, suffix: str) -> NoteText:
