@@ -54,7 +54,7 @@ class LoadedState:
         self.dim: int = int(meta["dim"])
         self.centroids = centroids
         self.quantizer = quantizer
-        self.pairs = quantizer.lookup_pairs() if quantizer is not None else None
+        self.table = quantizer.lookup_table(self.dim) if quantizer is not None else None
         self.postings = postings
 
     @classmethod
@@ -90,7 +90,7 @@ class LoadedState:
         doc_nos = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         lengths = [int(r[1]) for r in rows]
         tokens = decode_blobs(
-            [r[3] for r in rows], lengths, [int(r[2]) for r in rows], self.dim, self.quantizer, self.pairs
+            [r[3] for r in rows], lengths, [int(r[2]) for r in rows], self.dim, self.quantizer, self.table
         )
         return DocBatch(doc_nos, np.asarray(lengths, dtype=np.int64), tokens)
 

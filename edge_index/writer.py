@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from .centroids import CentroidSet, choose_n_centroids, train_centroids
+from .centroids import POINTS_PER_CENTROID, CentroidSet, choose_n_centroids, train_centroids
 from .codecs import FP16, RESIDUAL4, CODECS, ResidualQuantizer, encode_fp16
 from .postings import PostingLists
 from .schema import write_meta
@@ -129,7 +129,7 @@ def retrain(conn: sqlite3.Connection, state: LoadedState, seed: int) -> LoadedSt
     if total == 0:
         return state
     k = choose_n_centroids(int(total), int(state.meta["max_centroids"]))
-    sample = _training_sample(conn, state, 64 * k, seed)
+    sample = _training_sample(conn, state, POINTS_PER_CENTROID * k, seed)
     new_centroids = CentroidSet(train_centroids(sample, k, seed))
     k = len(new_centroids)
     quantizer = None
