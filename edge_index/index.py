@@ -50,6 +50,8 @@ _GROWTH_BEFORE_OPTIMIZE = 4
 DEFAULT_TRAIN_AT = 1000
 DEFAULT_NPROBE = 4
 DEFAULT_CANDIDATES = 256
+# The exact stage's cost follows tokens, not documents: short passages may fill up to this many.
+DEFAULT_EXACT_TOKENS = 65536
 
 
 class Index:
@@ -183,6 +185,7 @@ class Index:
         *,
         nprobe: int | None = DEFAULT_NPROBE,
         candidates: int | None = DEFAULT_CANDIDATES,
+        exact_tokens: int | None = DEFAULT_EXACT_TOKENS,
     ) -> list[Hit] | list[list[Hit]]:
         """The k documents with the highest exact MaxSim among those the centroids propose.
 
@@ -190,7 +193,10 @@ class Index:
         arrays -> one list[Hit] per query. k: > 0; fewer hits only when fewer documents match.
         where: metadata filter (see filters.py). nprobe: centroids probed per query token (None =
         all). candidates: documents scored exactly after the centroid approximation (None = all
-        candidates). nprobe=None with candidates=None gives the exhaustive answer.
+        candidates). exact_tokens: the cut also keeps the next documents in approximation order while
+        the kept ones hold at most this many tokens in all (None = exactly ``candidates``), so an
+        index of short passages scores more of them for the same work. nprobe=None with
+        candidates=None gives the exhaustive answer.
         """
         batch = isinstance(query_vectors, (list, tuple))
         queries = list(query_vectors) if batch else [query_vectors]
@@ -200,6 +206,7 @@ class Index:
         k = check_positive("k", k)
         nprobe = check_positive("nprobe", nprobe, allow_none=True)
         candidates = check_positive("candidates", candidates, allow_none=True)
+        exact_tokens = check_positive("exact_tokens", exact_tokens, allow_none=True)
         if candidates is not None and candidates < k:
             raise InvalidArgument(f"candidates={candidates} is below k={k}; pass candidates >= k or None.")
         condition = compile_where(where) if where is not None else None
@@ -214,7 +221,7 @@ class Index:
                     ).fetchall()
                     allowed = Allowed(np.asarray([r[0] for r in rows], dtype=np.int64))
                 results = [
-                    self._hits(*search_one(self._db, self._state, q, k, allowed, nprobe, candidates))
+                    self._hits(*search_one(self._db, self._state, q, k, allowed, nprobe, candidates, exact_tokens))
                     for q in checked
                 ]
             finally:

@@ -6,8 +6,12 @@
    ``4 * candidates`` go on.
 3. Those get PLAID's centroid interaction (every centroid the document holds, read from
    ``documents.centroids``): sum over query tokens of the best such centroid's score.
-4. The ``candidates`` best by centroid interaction are decoded and scored with exact MaxSim
-   (:func:`~colbert_edge.edge_index.maxsim.maxsim_packed`); the top k are returned.
+4. In order of centroid interaction (ties: lower doc_no first) the first ``candidates`` documents,
+   and then the following ones while all kept documents hold at most ``exact_tokens`` tokens, are
+   decoded and scored with exact MaxSim (:func:`~colbert_edge.edge_index.maxsim.maxsim_packed`);
+   the top k are returned. The token fill matters for short passages: on 1,446 real MiniLM
+   passages (~40 tokens) it lifts fp16 recall@10 from 0.984 to 0.998 for the work of ~65k tokens,
+   while at 50k synthetic documents (~300 tokens) the first 256 already exceed it.
 
 If fewer than k documents are candidates (a selective filter), ``nprobe`` grows 4x per round until
 k are found or every centroid is probed. A filter that allows at most ``candidates`` documents skips
@@ -74,6 +78,7 @@ def search_one(
     allowed: Allowed | None,
     nprobe: int | None,
     candidates: int | None,
+    exact_tokens: int | None = None,
 ) -> tuple[I64, F32]:
     """Top k (doc_nos, exact scores), best first. query: (q, dim) float32."""
     if allowed is not None and len(allowed.doc_nos) == 0:
@@ -96,29 +101,34 @@ def search_one(
         wide = _WIDEN * candidates
         if len(doc_nos) > wide:
             doc_nos = doc_nos[np.argpartition(-approx, wide - 1)[:wide]]
-        doc_nos, interaction = centroid_interaction(conn, state, query, np.sort(doc_nos))
-        doc_nos = doc_nos[np.argpartition(-interaction, candidates - 1)[:candidates]]
+        doc_nos, lengths, interaction = centroid_interaction(conn, state, query, np.sort(doc_nos))
+        order = np.lexsort((doc_nos, -interaction))
+        keep = candidates
+        if exact_tokens is not None:
+            keep = max(keep, int(np.searchsorted(np.cumsum(lengths[order]), exact_tokens, side="right")))
+        doc_nos = doc_nos[order[:keep]]
     return exact_scores(conn, state, query, np.sort(doc_nos), k)
 
 
 def centroid_interaction(
     conn: sqlite3.Connection, state: LoadedState, query: F32, doc_nos: I64
-) -> tuple[I64, F32]:
+) -> tuple[I64, I64, F32]:
     """PLAID's centroid interaction: sum over query tokens of the best centroid each document holds.
 
     Reads the documents' distinct-centroid lists (``documents.centroids``); returns (doc_nos (m,),
-    scores (m,) float32) for the documents found.
+    their token counts (m,), scores (m,) float32) for the documents found.
     """
-    if state.centroids is None:
-        return doc_nos, np.zeros(len(doc_nos), dtype=np.float32)
     rows = conn.execute(
-        "SELECT doc_no, centroids FROM documents WHERE doc_no IN (SELECT value FROM json_each(?))",
+        "SELECT doc_no, n_tokens, centroids FROM documents WHERE doc_no IN (SELECT value FROM json_each(?))",
         (json.dumps(doc_nos.tolist()),),
     ).fetchall()
     found = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    lengths = np.fromiter((len(r[1]) // 2 for r in rows), dtype=np.int64, count=len(rows))
-    flat = np.frombuffer(b"".join(r[1] for r in rows), dtype="<u2")  # (nnz,)
+    n_tokens = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+    if state.centroids is None:
+        return found, n_tokens, np.zeros(len(found), dtype=np.float32)
+    lengths = np.fromiter((len(r[2]) // 2 for r in rows), dtype=np.int64, count=len(rows))
+    flat = np.frombuffer(b"".join(r[2] for r in rows), dtype="<u2")  # (nnz,)
     sims = state.centroids.vectors @ query.T  # (K, q): row gathers below copy contiguous rows
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     per_doc = np.maximum.reduceat(np.take(sims, flat, axis=0), starts, axis=0)  # (m, q)
-    return found, per_doc.sum(axis=1)
+    return found, n_tokens, per_doc.sum(axis=1)
