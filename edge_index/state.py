@@ -89,9 +89,15 @@ class LoadedState:
         """Rows of (doc_no, n_tokens, encoding, vectors) -> DocBatch, in row order."""
         doc_nos = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         lengths = [int(r[1]) for r in rows]
-        tokens = decode_blobs(
-            [r[3] for r in rows], lengths, [int(r[2]) for r in rows], self.dim, self.quantizer, self.table
-        )
+        try:
+            tokens = decode_blobs(
+                [r[3] for r in rows], lengths, [int(r[2]) for r in rows], self.dim, self.quantizer, self.table
+            )
+        except ValueError as exc:  # a BLOB of the wrong size or a centroid code out of range
+            raise IndexCorrupt(
+                f"stored vectors of documents {doc_nos[:5].tolist()}... cannot be decoded ({exc}); "
+                "Index.check() reports the damage; rebuild the index."
+            ) from exc
         return DocBatch(doc_nos, np.asarray(lengths, dtype=np.int64), tokens)
 
     def read_docs(self, conn: sqlite3.Connection, doc_nos: I64 | None) -> Iterator[DocBatch]:

@@ -84,6 +84,16 @@ def test_damaged_file_is_index_corrupt(index_path: Path, corpus) -> None:
             index.search(corpus.queries[0], k=5)
 
 
+@pytest.mark.parametrize("damage", ["short BLOB", "code out of range"])
+def test_undecodable_document_is_index_corrupt(index_path: Path, corpus, damage: str) -> None:
+    with sqlite3.connect(index_path) as conn:  # a valid SQLite file whose vectors are wrong
+        doc_no, blob = conn.execute("SELECT doc_no, vectors FROM documents WHERE encoding=1 LIMIT 1").fetchone()
+        bad = blob[:-7] if damage == "short BLOB" else b"\xff\xff" + blob[2:]  # code 65535 of ~64 centroids
+        conn.execute("UPDATE documents SET vectors=? WHERE doc_no=?", (bad, doc_no))
+    with Index.open(index_path) as index, pytest.raises(IndexCorrupt, match="cannot be decoded"):
+        index.search(corpus.queries[0], k=5, nprobe=None, candidates=None)
+
+
 def test_truncated_file_is_index_corrupt(index_path: Path) -> None:
     data = index_path.read_bytes()
     index_path.write_bytes(data[: len(data) // 2])
@@ -133,7 +143,8 @@ def test_bad_query_vectors(index_path: Path, query: object, error: type) -> None
         index.search(query, k=5)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("options", [{"k": 0}, {"k": -3}, {"k": 2.5}, {"k": True}, {"nprobe": 0}, {"candidates": 3, "k": 10}])
+@pytest.mark.parametrize("options", [{"k": 0}, {"k": -3}, {"k": 2.5}, {"k": True}, {"nprobe": 0}, {"candidates": 3, "k": 10},
+                                     {"exact_tokens": 0}, {"exact_tokens": -5}])
 def test_bad_search_arguments(index_path: Path, options: dict) -> None:
     with Index.open(index_path) as index, pytest.raises(InvalidArgument):
         index.search(GOOD, **options)

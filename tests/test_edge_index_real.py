@@ -1,9 +1,11 @@
 """Recall on real token vectors: the MiniLM ColBERT test bundle over real English text.
 
-The text is the documentation that ships with Python itself (docstrings of standard-library modules):
-real prose, available offline. Queries are phrases taken from passages. The bundle comes from the
-session fixture ``bundle_root`` (tests/conftest.py; built with torch, or given by
-COLBERT_EDGE_TEST_BUNDLES).
+The text ships with Python itself: the language reference's help topics (``pydoc_data.topics``)
+and docstrings of standard-library modules, cut into paragraphs of 15-60 words (~1,400 of them);
+real prose, available offline. Queries are 8-word phrases taken from passages. The index runs at
+default settings (``train_at=1000``: the first add trains the centroids, the second is assigned to
+them). The bundle comes from the session fixture ``bundle_root`` (tests/conftest.py; built with
+torch, or given by COLBERT_EDGE_TEST_BUNDLES).
 """
 
 from __future__ import annotations
@@ -24,25 +26,30 @@ MODULES = ["json", "collections", "itertools", "functools", "pathlib", "re", "ar
            "subprocess", "datetime", "decimal", "statistics", "random", "textwrap", "shutil", "zipfile",
            "csv", "sqlite3", "unittest", "typing", "os", "string", "heapq", "bisect", "fractions",
            "calendar", "tarfile", "tempfile", "threading", "asyncio", "email", "http.client", "urllib.parse"]
+N_QUERIES = 100
 
 
-def real_passages(limit: int) -> list[str]:
-    """Paragraphs of 15-60 words from standard-library docstrings, deduplicated, in a fixed order."""
-    seen: set[str] = set()
-    out: list[str] = []
+def _paragraphs(doc: str | None) -> list[str]:
+    out = []
+    for para in re.split(r"\n\s*\n", doc or ""):
+        text = " ".join(para.split())
+        if 15 <= len(text.split()) <= 60 and ">>>" not in text:
+            out.append(text)
+    return out
+
+
+def real_passages() -> list[str]:
+    """Help-topic paragraphs, then standard-library docstring paragraphs; deduplicated, fixed order."""
+    from pydoc_data.topics import topics
+
+    texts = [p for key in sorted(topics) for p in _paragraphs(topics[key])]
     for name in MODULES:
         module = importlib.import_module(name)
         objects = [module] + [getattr(module, a) for a in sorted(dir(module)) if not a.startswith("_")]
         for obj in objects:
-            doc = inspect.getdoc(obj) if (inspect.isfunction(obj) or inspect.isclass(obj) or obj is module) else None
-            for para in re.split(r"\n\s*\n", doc or ""):
-                text = " ".join(para.split())
-                if 15 <= len(text.split()) <= 60 and text not in seen and ">>>" not in text:
-                    seen.add(text)
-                    out.append(text)
-                    if len(out) == limit:
-                        return out
-    return out
+            if inspect.isfunction(obj) or inspect.isclass(obj) or obj is module:
+                texts += _paragraphs(inspect.getdoc(obj))
+    return list(dict.fromkeys(texts))
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +61,10 @@ def encoder(bundle_root: Path):
 
 @pytest.fixture(scope="module")
 def real_vectors(encoder):
-    passages = real_passages(600)
-    assert len(passages) >= 500
+    passages = real_passages()
+    assert len(passages) >= 1200  # enough that the default train_at (1000) trains centroids
     rng = np.random.default_rng(0)
-    picks = rng.choice(len(passages), size=40, replace=False)
+    picks = rng.choice(len(passages), size=N_QUERIES, replace=False)
     queries_text = []
     for i in picks:
         words = passages[i].split()
@@ -70,19 +77,22 @@ def real_vectors(encoder):
 def test_recall_on_real_minilm_vectors(encoder, real_vectors, tmp_path: Path, codec: str) -> None:
     docs, queries, picks = real_vectors
     ids = [f"p{i}" for i in range(len(docs))]
-    path = tmp_path / "real.db"
-    with Index.open(path, fingerprint=encoder.fingerprint, dim=encoder.dim, codec=codec, train_at=200) as index:
-        index.add(ids[:250], docs[:250])
-        index.add(ids[250:], docs[250:])
+    with Index.open(tmp_path / "real.db", fingerprint=encoder.fingerprint, dim=encoder.dim, codec=codec) as index:
+        index.add(ids[:1000], docs[:1000])  # reaches the default train_at: centroids train here
+        index.add(ids[1000:], docs[1000:])  # assigned to the trained centroids
         assert index.info().n_centroids > 0
         found = [[int(h.id[1:]) for h in hits] for hits in index.search(queries, k=10)]  # default settings
+        every = [[int(h.id[1:]) for h in hits] for hits in index.search(queries, k=10, nprobe=None, candidates=None)]
     reference = [list(exhaustive_search(q, docs, 10)[0]) for q in queries]
+    true_scores = [maxsim(q, docs) for q in queries]
     strict = recall_at_k(found, reference)  # type: ignore[arg-type]
-    tolerant = tie_tolerant_recall(found, [maxsim(q, docs) for q in queries], 10, rel=0.01)
+    tolerant = tie_tolerant_recall(found, true_scores, 10, rel=0.01)
     if codec == "fp16":
-        assert strict >= 0.99
+        assert strict >= 0.99  # measured 0.994 (1,405 passages, Python 3.11's texts)
     else:
-        # Measured: strict ~0.95-0.97, short of the 0.99 target: the 66-byte codec's score error
-        # (~0.3%) swaps near-ties; misses score within ~1% of the true 10th (rarely 2%).
+        # Measured 0.957, short of the 0.99 target, and the codec is the limit: scoring every stored
+        # document exactly gives 0.962. The 68-byte codec's score error (~0.5%) swaps near-ties:
+        # tie-tolerant recall (a hit within 1% of the true 10th counts) is 0.999.
         assert strict >= 0.94 and tolerant >= 0.99
-    assert sum(f[0] == i for f, i in zip(found, picks)) >= 25  # the source passage usually wins
+        assert strict >= recall_at_k(every, reference) - 0.01  # type: ignore[arg-type]  # the search loses ~nothing
+    assert sum(f[0] == i for f, i in zip(found, picks)) >= 60  # the source passage usually wins

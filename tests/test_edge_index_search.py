@@ -89,12 +89,41 @@ def test_untrained_small_index_is_exhaustive(tmp_path: Path) -> None:
 def test_more_candidates_never_hurt_recall(default_index: Index, corpus: Corpus) -> None:
     reference = _reference(corpus)
     recalls = [
-        recall_at_k([[h.id for h in hits] for hits in default_index.search(corpus.queries, k=10, candidates=c)],
+        recall_at_k([[h.id for h in hits]
+                     for hits in default_index.search(corpus.queries, k=10, candidates=c, exact_tokens=None)],
                     reference)
         for c in (10, 64, 400)
     ]
     assert recalls[0] <= recalls[2] + 1e-9 and recalls[1] <= recalls[2] + 1e-9
     assert recalls[0] < 1.0  # the approximate cut really cuts: this test can see a broken ranking
+
+
+def test_exact_tokens_fills_the_exact_stage(
+    default_index: Index, corpus: Corpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """candidates documents always; then more, in interaction order, while they fit exact_tokens."""
+    from colbert_edge.edge_index import searcher
+
+    scored: list[tuple[int, int]] = []  # (documents, tokens) per exact stage
+    original = searcher.exact_scores
+
+    def spy(conn, state, query, doc_nos, k):  # type: ignore[no-untyped-def]
+        tokens = sum(int(batch.lengths.sum()) for batch in state.read_docs(conn, doc_nos))
+        scored.append((len(doc_nos), tokens))
+        return original(conn, state, query, doc_nos, k)
+
+    monkeypatch.setattr(searcher, "exact_scores", spy)
+    query = corpus.queries[0]
+    plain = default_index.search(query, k=10, candidates=16, exact_tokens=None)
+    assert scored[-1][0] == 16
+    assert default_index.search(query, k=10, candidates=16, exact_tokens=10) == plain  # below 16 documents' worth
+    assert scored[-1][0] == 16
+    filled = default_index.search(query, k=10, candidates=16, exact_tokens=2000)
+    n_docs, n_tokens = scored[-1]
+    assert 16 < n_docs <= 4 * 16 and n_tokens <= 2000  # more documents, from the pool of 4 * candidates
+    # The kept documents extend the same order, so every rank's score can only rise (up to float
+    # noise: a different batch changes the BLAS blocking, ~2e-6 here).
+    assert all(f.score >= p.score - 1e-4 for f, p in zip(filled, plain))
 
 
 def test_batch_search_equals_single_queries(default_index: Index, corpus: Corpus) -> None:
