@@ -21,23 +21,30 @@
      "query_vectors": {"lfm2-fp32": [[[f32 x dim] x query_length], ...]},  # Python runtime, ONNX
      "indexes": {"residual4": {"file": "index-residual4.db",
                   "documents": [{"id": ..., "vectors": [[...]]}, ...],     # decoded by Python
-                  "searches": [{"nprobe": 2, "candidates": 12, "k": 10,       # null = all
+                  "searches": [{"nprobe": 2, "candidates": 12,               # null = all
+                                "exact_tokens": 2000, "k": 10,               # null = no token fill
                                 "results": [[{"id": ..., "score": ...}], ...],  # one list per query
                                 "stages": [{...}, ...]}, ...]},              # one per query
                  "fp16": {...}, "untrained": {...}}}
 
 ``stages[i]`` is ``{"exhaustive": true}`` for the untrained index; otherwise it records what
-``Index.search`` computed for query i, caught while it ran (the golden
-writer wraps ``PostingLists.approximate`` and ``searcher.centroid_interaction``; it does not
-re-implement the search): ``probe`` (centroids probed per token, after any growth), ``ids`` /
-``approx`` (the candidates, ascending doc_no, and their centroid-level approximate scores),
-``interaction_ids`` / ``interaction`` (the documents that reached the centroid-interaction stage
-and their scores; absent when the search had no cut), ``ties`` (where a cut had a tie at its
-boundary, within 1e-4: numpy's argpartition then picks among tied documents arbitrarily, so the
-Java test compares those stages' scores but not the final top k) and ``probe_margin`` (smallest
-gap, over the query's tokens, between the last probed centroid's score and the next one's; null
-when every centroid is probed: below float noise FAISS and Java may probe different centroids).
-Every value is exactly what the Python package returns; the Java tests compare against it.
+``Index.search`` computed for query i, caught while it ran (the golden writer wraps
+``PostingLists.approximate``, ``searcher.centroid_interaction`` and ``searcher.exact_scores``; it
+does not re-implement the search): ``probe`` (centroids probed per token, after any growth),
+``ids`` / ``approx`` (the candidates, ascending doc_no, and their centroid-level approximate
+scores), ``interaction_ids`` / ``interaction_tokens`` / ``interaction`` (the documents that reached
+the centroid-interaction stage, their ``n_tokens`` and scores) and ``exact_ids`` (the documents the
+cut kept for exact MaxSim, ascending doc_no: ``candidates``, or more while they fit
+``exact_tokens``) -- these four absent when the search had no cut --, ``ties`` (``"approximate"``
+/ ``"interaction"``: that cut had a near-tie within 1e-4 at its boundary, or, with a token budget,
+between the first two documents it left out; numpy's argpartition picks among tied documents
+arbitrarily at the approximation cut, and float rounding may order near-tied interaction scores
+either way, so the Java test compares those stages' scores but not the kept documents or the
+final top k) and ``probe_margin`` (smallest gap, over the query's tokens, between the last probed
+centroid's score and the next one's; null when every centroid is probed: below float noise FAISS
+and Java may probe different centroids). Every value is exactly what the Python package returns;
+the Java tests compare against it. ``main`` prints, per setting with a cut, how many documents
+the exact stage scored, and stops if no setting's token fill kept more than ``candidates``.
 """
 
 from __future__ import annotations
@@ -58,10 +65,14 @@ from tokenizers import Tokenizer
 REPO = Path(__file__).resolve().parents[2]
 TRAIN_AT = 16
 SEARCHES = [
-    {"nprobe": 2, "candidates": 12, "k": 10},     # both cuts: approximation to 48, interaction to 12
-    {"nprobe": 16, "candidates": 32, "k": 10},
-    {"nprobe": 4, "candidates": 256, "k": 10},    # 4 * 256 > all documents: interaction cut only
-    {"nprobe": None, "candidates": None, "k": 10},
+    # both cuts: approximation to 48, interaction to exactly 12
+    {"nprobe": 2, "candidates": 12, "exact_tokens": None, "k": 10},
+    # the same, and the token fill keeps more than 12 of the 48 (the sample passages are short)
+    {"nprobe": 2, "candidates": 12, "exact_tokens": 2000, "k": 10},
+    {"nprobe": 16, "candidates": 32, "exact_tokens": 4000, "k": 10},
+    # Python's defaults: 4 * 256 > all documents, so only the interaction cut, and every candidate fits
+    {"nprobe": 4, "candidates": 256, "exact_tokens": 65536, "k": 10},
+    {"nprobe": None, "candidates": None, "exact_tokens": None, "k": 10},
 ]
 QUERIES = [
     "where is the wifi password?",                       # en
@@ -105,23 +116,25 @@ def tokens_of(bundle: Path) -> list[dict[str, list[int]]]:
     return out
 
 
-def _tie_at(scores: np.ndarray, n: int) -> bool:
-    """Whether keeping the ``n`` best of ``scores`` splits a tie (within 1e-4)."""
-    if len(scores) <= n:
-        return False
-    ordered = np.sort(scores)[::-1]
-    return bool(abs(float(ordered[n - 1]) - float(ordered[n])) < 1e-4)
+def _tie_at(scores: np.ndarray, n: int, filled: bool = False) -> bool:
+    """Whether keeping the ``n`` best of ``scores`` splits a near-tie (within 1e-4); with ``filled``
+    (a token budget ended the cut) also whether the first two left out are near-tied, since which of
+    them comes first decides whether one more document fits."""
+    gaps = -np.diff(np.sort(scores)[::-1])  # (len - 1,): gaps[i] between the i-th and (i+1)-th best
+    return any(i < len(gaps) and gaps[i] < 1e-4 for i in ([n - 1, n] if filled else [n - 1]))
 
 
 def search_recorded(index: Index, query: np.ndarray, setting: dict, id_of: dict[int, str]) -> tuple[list, dict]:
     """``index.search`` for one query, with the stages it computed (see the module docstring)."""
     state = index._state  # the golden writer looks inside on purpose: the stages are not public
+    knobs = {key: setting[key] for key in ("k", "nprobe", "candidates", "exact_tokens")}
     if state.postings is None:  # untrained: every document is scored exactly
-        hits = index.search(query, k=setting["k"], nprobe=setting["nprobe"], candidates=setting["candidates"])
+        hits = index.search(query, **knobs)
         return [{"id": h.id, "score": h.score} for h in hits], {"exhaustive": True, "ties": []}
     calls: dict[str, tuple] = {}
     approximate = state.postings.approximate
     interaction = searcher.centroid_interaction
+    exact_scores = searcher.exact_scores
 
     def spy_approximate(probe_scores, probe_ids, allowed):
         out = approximate(probe_scores, probe_ids, allowed)
@@ -133,13 +146,19 @@ def search_recorded(index: Index, query: np.ndarray, setting: dict, id_of: dict[
         calls["interaction"] = out
         return out
 
+    def spy_exact(conn, st, q, doc_nos, k):
+        calls["exact"] = doc_nos
+        return exact_scores(conn, st, q, doc_nos, k)
+
     state.postings.approximate = spy_approximate
     searcher.centroid_interaction = spy_interaction
+    searcher.exact_scores = spy_exact
     try:
-        hits = index.search(query, k=setting["k"], nprobe=setting["nprobe"], candidates=setting["candidates"])
+        hits = index.search(query, **knobs)
     finally:
         del state.postings.approximate
         searcher.centroid_interaction = interaction
+        searcher.exact_scores = exact_scores
     if "approximate" not in calls:
         raise SystemExit("Index.search no longer calls PostingLists.approximate: update make_golden.py and the Java searcher")
     probe, (doc_nos, approx) = calls["approximate"]
@@ -152,14 +171,18 @@ def search_recorded(index: Index, query: np.ndarray, setting: dict, id_of: dict[
         stages["probe_margin"] = float(np.min(wider[:, probe - 1] - wider[:, probe]))
     candidates = setting["candidates"]
     if candidates is not None and len(doc_nos) > candidates:
-        if "interaction" not in calls:
-            raise SystemExit("Index.search cut without centroid_interaction: update make_golden.py and the Java searcher")
-        found, scores = calls["interaction"]
+        if "interaction" not in calls or "exact" not in calls:
+            raise SystemExit("Index.search cut without centroid_interaction and exact_scores: update make_golden.py "
+                             "and the Java searcher")
+        found, n_tokens, scores = calls["interaction"]
+        kept = calls["exact"]
         stages["interaction_ids"] = [id_of[int(d)] for d in found]
+        stages["interaction_tokens"] = [int(n) for n in n_tokens]
         stages["interaction"] = [float(x) for x in scores]
+        stages["exact_ids"] = [id_of[int(d)] for d in kept]
         if _tie_at(approx, len(found)):
             stages["ties"].append("approximate")
-        if _tie_at(scores, candidates):
+        if _tie_at(scores, len(kept), filled=setting["exact_tokens"] is not None):
             stages["ties"].append("interaction")
     return [{"id": h.id, "score": h.score} for h in hits], stages
 
@@ -242,6 +265,7 @@ def main(out_dir: str, bundles_dir: str) -> None:
     queries = encoder.encode_queries(QUERIES)
     golden["query_vectors"] = {"lfm2-fp32": [vectors_list(q) for q in queries]}
     golden["indexes"] = {}
+    filled = False  # whether some search kept more than ``candidates`` through the token fill
     for name in ("residual4", "fp16", "untrained"):
         if name == "untrained":
             path = copy_untrained(out, out / golden["indexes"]["fp16"]["file"], encoder)
@@ -259,6 +283,11 @@ def main(out_dir: str, bundles_dir: str) -> None:
             searches = []
             for setting in SEARCHES:
                 recorded = [search_recorded(index, q, setting, id_of) for q in queries]
+                kept = [len(stage["exact_ids"]) for _, stage in recorded if "exact_ids" in stage]
+                if kept:
+                    filled |= max(kept) > setting["candidates"]
+                    knobs = " ".join(f"{key}={setting[key]}" for key in ("nprobe", "candidates", "exact_tokens"))
+                    print(f"  {name} {knobs}: {min(kept)}..{max(kept)} documents scored exactly")
                 searches.append({**setting, "results": [r[0] for r in recorded], "stages": [r[1] for r in recorded]})
             golden["indexes"][name] = {
                 "file": path.name, "codec": info.codec, "n_documents": info.n_documents,
@@ -267,6 +296,8 @@ def main(out_dir: str, bundles_dir: str) -> None:
             }
         print(f"{path.name}: {info.n_documents} documents, {info.n_centroids} centroids, codec {info.codec}")
     encoder.close()
+    if not filled:
+        raise SystemExit("no golden search kept more than `candidates` documents: lower an exact_tokens in SEARCHES")
     with Index.open(out / golden["indexes"]["residual4"]["file"]) as index:
         rows = index._db.execute("SELECT metadata FROM documents ORDER BY doc_no").fetchall()
     texts = [json.loads(r[0])["text"] for r in rows]

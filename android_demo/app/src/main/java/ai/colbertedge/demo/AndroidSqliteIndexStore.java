@@ -82,15 +82,15 @@ public final class AndroidSqliteIndexStore implements IndexStore {
     }
 
     @Override
-    public Map<Long, byte[]> documentCentroids(long[] docNos) {
-        Map<Long, byte[]> out = new java.util.HashMap<>();
+    public List<CentroidRow> documentCentroids(long[] docNos) {
+        List<CentroidRow> out = new ArrayList<>();
         for (int start = 0; start < docNos.length; start += CHUNK) {
-            String sql = "SELECT doc_no, centroids FROM documents WHERE doc_no IN ("
+            String sql = "SELECT doc_no, n_tokens, centroids FROM documents WHERE doc_no IN ("
                     + literals(docNos, start, Math.min(docNos.length, start + CHUNK)) + ")";
             try (Cursor c = db.rawQuery(sql, null)) {
                 while (c.moveToNext()) {
-                    if (!c.isNull(1)) {
-                        out.put(c.getLong(0), c.getBlob(1));
+                    if (!c.isNull(2)) {
+                        out.add(new CentroidRow(c.getLong(0), c.getInt(1), c.getBlob(2)));
                     }
                 }
             }

@@ -108,7 +108,7 @@ public final class MainActivity extends Activity {
                 long start = System.nanoTime();
                 float[][] vectors = enc.encodeQuery(text);
                 long encoded = System.nanoTime();
-                List<Hit> hits = idx.search(vectors, K, EdgeIndex.DEFAULT_NPROBE, EdgeIndex.DEFAULT_CANDIDATES);
+                List<Hit> hits = idx.search(vectors, K);
                 long done = System.nanoTime();
                 List<String> lines = new ArrayList<>();
                 for (Hit hit : hits) {

@@ -106,20 +106,20 @@ public final class JdbcIndexStore implements IndexStore {
     }
 
     @Override
-    public Map<Long, byte[]> documentCentroids(long[] docNos) throws SQLException {
-        Map<Long, byte[]> out = new java.util.HashMap<>();
+    public List<CentroidRow> documentCentroids(long[] docNos) throws SQLException {
+        List<CentroidRow> out = new ArrayList<>();
         for (int start = 0; start < docNos.length; start += CHUNK) {
             int n = Math.min(CHUNK, docNos.length - start);
             try (PreparedStatement ps = conn.prepareStatement(
-                    "SELECT doc_no, centroids FROM documents WHERE doc_no IN (" + marks(n) + ")")) {
+                    "SELECT doc_no, n_tokens, centroids FROM documents WHERE doc_no IN (" + marks(n) + ")")) {
                 for (int i = 0; i < n; i++) {
                     ps.setLong(i + 1, docNos[start + i]);
                 }
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        byte[] blob = rs.getBytes(2);
+                        byte[] blob = rs.getBytes(3);
                         if (blob != null) {
-                            out.put(rs.getLong(1), blob);
+                            out.add(new CentroidRow(rs.getLong(1), rs.getInt(2), blob));
                         }
                     }
                 }

@@ -3,6 +3,7 @@ package ai.colbertedge.jvm;
 import ai.colbertedge.core.FormatError;
 import ai.colbertedge.core.Json;
 import ai.colbertedge.core.Manifest;
+import ai.colbertedge.core.index.CentroidPrefilter;
 import ai.colbertedge.core.index.Codecs;
 import ai.colbertedge.core.index.MaxSim;
 import ai.colbertedge.core.index.TopK;
@@ -22,11 +23,12 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Hand-checkable unit tests of the core: JSON, half floats, MaxSim, top-k, whitespace, named errors. */
+/** Hand-checkable unit tests of the core: JSON, half floats, MaxSim, top-k, the exact cut, whitespace, named errors. */
 class CoreUnitTest {
     @Test
     void jsonReadsNestedValues() {
@@ -68,6 +70,21 @@ class CoreUnitTest {
         List<TopK.Entry> best = top.result();
         assertEquals(5, best.get(0).docNo);
         assertEquals(3, best.get(1).docNo);
+    }
+
+    @Test
+    void exactCutKeepsCandidatesThenFillsTheTokenBudget() {
+        // By interaction score (ties: lower doc_no): doc 4 (3.0, 10 tokens), 2 (2.0, 30), 9 (2.0, 5),
+        // 1 (1.0, 20), 7 (0.5, 1); cumulative tokens in that order 10, 40, 45, 65, 66.
+        CentroidPrefilter.Interaction scored = new CentroidPrefilter.Interaction(
+                new long[] {9, 1, 4, 7, 2}, new int[] {5, 20, 10, 1, 30}, new float[] {2f, 1f, 3f, 0.5f, 2f});
+        assertArrayEquals(new long[] {2, 4}, scored.keep(2, null)); // exactly candidates; 2 before 9
+        assertArrayEquals(new long[] {2, 4}, scored.keep(2, 44)); // 45 > 44: nothing added
+        assertArrayEquals(new long[] {2, 4, 9}, scored.keep(2, 45)); // the budget is inclusive
+        assertArrayEquals(new long[] {2, 4, 9}, scored.keep(2, 64)); // stops at doc 1 (65); doc 7 would fit
+        assertArrayEquals(new long[] {4}, scored.keep(1, 9)); // budget below one document: still candidates
+        assertArrayEquals(new long[] {1, 2, 4, 7, 9}, scored.keep(2, 66));
+        assertArrayEquals(new long[] {1, 2, 4, 7, 9}, scored.keep(8, null)); // fewer than candidates: all
     }
 
     @Test

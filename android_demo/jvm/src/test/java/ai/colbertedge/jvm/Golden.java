@@ -76,6 +76,11 @@ final class Golden {
         return out;
     }
 
+    /** A JSON integer as an int, or null for JSON null (the golden settings' "all"). */
+    static Integer intOrNull(Object value) {
+        return value == null ? null : (int) Json.integer(value, "golden setting");
+    }
+
     /** Largest absolute difference of two matrices, or +inf if their shapes differ. */
     static double maxAbsDiff(float[][] a, float[][] b) {
         if (a.length != b.length) {

@@ -84,7 +84,7 @@ class GoldenSensitivityTest {
         float[][] query = Golden.matrix(Golden.list(Golden.map(Golden.data().get("query_vectors")).get("lfm2-fp32")).get(0));
         List<Object> want = Golden.list(Golden.list(exhaustive.get("results")).get(0));
         try (EdgeIndex index = EdgeIndex.open(JdbcIndexStore.open(indexWithChangedWeights().getPath()))) {
-            assertThrows(AssertionFailedError.class, () -> SearchGoldenTest.compareHits(want, index.search(query, 10, null, null)));
+            assertThrows(AssertionFailedError.class, () -> SearchGoldenTest.compareHits(want, index.search(query, 10, null, null, null)));
         }
     }
 

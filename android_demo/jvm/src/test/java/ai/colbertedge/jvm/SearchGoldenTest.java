@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,10 +21,12 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Cross-language contract on the index file: the Java reader decodes the same vectors as Python
- * (residual4 and fp16 indexes), proposes the same candidates with the same approximate scores, and
- * returns the same top 10 (ids in order, scores within tolerance) for every golden query at every
- * golden (nprobe, candidates) setting, exhaustive included. The queries' vectors are the ones the
- * Python runtime encoded (golden.json), so no ONNX Runtime is needed here.
+ * (residual4 and fp16 indexes), proposes the same candidates with the same approximate scores,
+ * gives the same centroid-interaction scores and token counts, keeps the same documents for exact
+ * MaxSim, and returns the same top 10 (ids in order, scores within tolerance) for every golden
+ * query at every golden (nprobe, candidates, exact_tokens) setting, exhaustive included. The
+ * queries' vectors are the ones the Python runtime encoded (golden.json), so no ONNX Runtime is
+ * needed here.
  */
 class SearchGoldenTest {
     /** Below this gap between the last probed and the next centroid, float rounding decides. */
@@ -70,9 +73,9 @@ class SearchGoldenTest {
             }));
             for (Object settingItem : Golden.list(golden.get("searches"))) {
                 Map<String, Object> setting = Golden.map(settingItem);
-                Integer nprobe = setting.get("nprobe") == null ? null : (int) Json.integer(setting.get("nprobe"), "nprobe");
-                Integer candidates = setting.get("candidates") == null ? null
-                        : (int) Json.integer(setting.get("candidates"), "candidates");
+                Integer nprobe = Golden.intOrNull(setting.get("nprobe"));
+                Integer candidates = Golden.intOrNull(setting.get("candidates"));
+                Integer exactTokens = Golden.intOrNull(setting.get("exact_tokens"));
                 int k = (int) Json.integer(setting.get("k"), "k");
                 List<Object> results = Golden.list(setting.get("results"));
                 List<Object> stages = Golden.list(setting.get("stages"));
@@ -81,12 +84,15 @@ class SearchGoldenTest {
                     Map<String, Object> stage = Golden.map(stages.get(i));
                     List<Object> want = Golden.list(results.get(i));
                     List<Object> ties = Golden.list(stage.get("ties"));
-                    String label = name + " nprobe=" + nprobe + " candidates=" + candidates + " query " + i + " "
-                            + Golden.shortQuery(queries.get(i));
+                    // "<setting> query i <stage>: '<text>'": the console tree cuts long names at the end
+                    String where = name + " nprobe=" + nprobe + " candidates=" + candidates + " exact_tokens="
+                            + exactTokens + " query " + i + " ";
+                    String text = ": " + Golden.shortQuery(queries.get(i));
+                    Function<String, String> label = stageName -> where + stageName + text;
                     if (Boolean.TRUE.equals(stage.get("exhaustive"))) {
-                        tests.add(DynamicTest.dynamicTest(label + " exhaustive top " + k, () -> {
+                        tests.add(DynamicTest.dynamicTest(label.apply("exhaustive top " + k), () -> {
                             assertTrue(index.candidates(query, nprobe, k) == null, "an untrained index has no prefilter");
-                            compareHits(want, index.search(query, k, nprobe, candidates));
+                            compareHits(want, index.search(query, k, nprobe, candidates, exactTokens));
                         }));
                         continue;
                     }
@@ -94,49 +100,57 @@ class SearchGoldenTest {
                     if (margin != null && Json.number(margin, "probe_margin") < PROBE_NOISE) {
                         // FAISS (BLAS) and Java round dot products differently; with a near-tie at the
                         // probe boundary they may probe different centroids, so this query is not compared.
-                        tests.add(DynamicTest.dynamicTest(label + " not compared: probe near-tie "
-                                + margin, () -> assertTrue(Json.number(margin, "m") < PROBE_NOISE)));
+                        tests.add(DynamicTest.dynamicTest(label.apply("not compared: probe near-tie " + margin),
+                                () -> assertTrue(Json.number(margin, "m") < PROBE_NOISE)));
                         continue;
                     }
-                    tests.add(DynamicTest.dynamicTest(label + " candidates", () ->
+                    tests.add(DynamicTest.dynamicTest(label.apply("candidates"), () ->
                             comparePrefilter(index, query, nprobe, k, stage)));
                     if (stage.containsKey("interaction")) {
-                        tests.add(DynamicTest.dynamicTest(label + " centroid interaction", () ->
+                        tests.add(DynamicTest.dynamicTest(label.apply("centroid interaction"), () ->
                                 compareInteraction(index, query, nprobe, k, candidates, stage, ties.contains("approximate"))));
+                        if (!ties.contains("interaction")) {
+                            tests.add(DynamicTest.dynamicTest(label.apply("cut to exact MaxSim"), () ->
+                                    compareExactCut(index, query, candidates, exactTokens, stage)));
+                        }
                     }
                     if (!ties.isEmpty()) {
-                        // numpy's argpartition chose among tied documents arbitrarily at a cut; the
-                        // stages' scores above are still compared.
+                        // A near-tie at a cut: numpy's argpartition (approximation) chooses among tied
+                        // documents arbitrarily, float rounding may order the interaction either way;
+                        // the stages' scores above are still compared.
                         continue;
                     }
-                    tests.add(DynamicTest.dynamicTest(label + " top " + k, () ->
-                            compareHits(want, index.search(query, k, nprobe, candidates))));
+                    tests.add(DynamicTest.dynamicTest(label.apply("top " + k), () ->
+                            compareHits(want, index.search(query, k, nprobe, candidates, exactTokens))));
                 }
             }
         }
         return tests;
     }
 
-    /** Java's interaction scores of the documents Python's interaction saw, and (without a tie) the same documents. */
+    /**
+     * Java's interaction scores and token counts of the documents Python's interaction saw, and
+     * (without a tie at the approximation cut) the same documents.
+     */
     static void compareInteraction(EdgeIndex index, float[][] query, Integer nprobe, int k, int candidates,
                                    Map<String, Object> stage, boolean approximateTie) throws Exception {
         List<Object> ids = Golden.list(stage.get("interaction_ids"));
         List<Object> scores = Golden.list(stage.get("interaction"));
-        long[] docNos = new long[ids.size()];
-        for (int j = 0; j < docNos.length; j++) {
-            docNos[j] = index.store().docNoOf((String) ids.get(j));
-        }
-        ai.colbertedge.core.index.Scored got = index.interaction(query, docNos);
+        long[] tokens = Golden.longs(stage.get("interaction_tokens"));
+        long[] docNos = docNos(index, ids);
+        CentroidPrefilter.Interaction got = index.interaction(query, docNos);
         assertEquals(docNos.length, got.docNos.length, "documents with a centroid list");
-        Map<Long, Float> byDoc = new HashMap<>();
+        Map<Long, Integer> at = new HashMap<>();
         for (int j = 0; j < got.docNos.length; j++) {
-            byDoc.put(got.docNos[j], got.scores[j]);
+            at.put(got.docNos[j], j);
         }
         for (int j = 0; j < docNos.length; j++) {
             double expected = Json.number(scores.get(j), "interaction");
-            Float actual = byDoc.get(docNos[j]);
-            assertTrue(actual != null && Golden.scoreClose(expected, actual),
-                    "interaction score of " + ids.get(j) + ": python " + expected + " java " + actual);
+            Integer g = at.get(docNos[j]);
+            assertTrue(g != null && Golden.scoreClose(expected, got.scores[g]),
+                    "interaction score of " + ids.get(j) + ": python " + expected + " java "
+                            + (g == null ? null : got.scores[g]));
+            assertEquals(tokens[j], got.nTokens[g], "n_tokens of " + ids.get(j));
         }
         if (!approximateTie) {
             long[] pool = index.candidates(query, nprobe, k).best(EdgeIndex.WIDEN * candidates);
@@ -145,6 +159,26 @@ class SearchGoldenTest {
             org.junit.jupiter.api.Assertions.assertArrayEquals(expected, pool,
                     "documents passed to the centroid interaction (WIDEN * candidates best by approximation)");
         }
+    }
+
+    /** The documents Java keeps for exact MaxSim out of Python's interaction stage are the ones Python kept. */
+    static void compareExactCut(EdgeIndex index, float[][] query, int candidates, Integer exactTokens,
+                                Map<String, Object> stage) throws Exception {
+        long[] expected = docNos(index, Golden.list(stage.get("exact_ids")));
+        java.util.Arrays.sort(expected);
+        long[] got = index.interaction(query, docNos(index, Golden.list(stage.get("interaction_ids"))))
+                .keep(candidates, exactTokens);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(expected, got, "documents kept for exact MaxSim ("
+                + expected.length + " in Python, " + got.length + " in Java; candidates=" + candidates
+                + ", exact_tokens=" + exactTokens + ")");
+    }
+
+    private static long[] docNos(EdgeIndex index, List<Object> ids) throws Exception {
+        long[] out = new long[ids.size()];
+        for (int j = 0; j < out.length; j++) {
+            out[j] = index.store().docNoOf((String) ids.get(j));
+        }
+        return out;
     }
 
     static void comparePrefilter(EdgeIndex index, float[][] query, Integer nprobe, int k, Map<String, Object> pre)

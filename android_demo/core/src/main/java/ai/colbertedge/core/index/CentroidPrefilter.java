@@ -36,41 +36,90 @@ public final class CentroidPrefilter {
     }
 
     /**
+     * Documents with their centroid-interaction scores and token counts ({@code documents.n_tokens}),
+     * in any order; {@link #keep} is the cut before exact MaxSim.
+     */
+    public static final class Interaction extends Scored {
+        public final int[] nTokens;
+
+        public Interaction(long[] docNos, int[] nTokens, float[] scores) {
+            super(docNos, scores);
+            if (nTokens.length != docNos.length) {
+                throw new IllegalArgumentException(docNos.length + " doc_nos but " + nTokens.length + " token counts");
+            }
+            this.nTokens = nTokens;
+        }
+
+        /**
+         * The documents exact MaxSim scores (edge_index/searcher.py {@code search_one}), ascending
+         * doc_no: in order of score (ties: lower doc_no first) the first {@code candidates}, and then
+         * the following ones while all kept documents hold at most {@code exactTokens} tokens in all
+         * ({@code exactTokens} null = exactly {@code candidates}; all of them if fewer).
+         */
+        public long[] keep(int candidates, Integer exactTokens) {
+            int n = docNos.length;
+            Integer[] order = new Integer[n];
+            for (int i = 0; i < n; i++) {
+                order[i] = i;
+            }
+            Arrays.sort(order, (a, b) -> scores[a] > scores[b] ? -1 : scores[a] < scores[b] ? 1
+                    : Long.compare(docNos[a], docNos[b]));
+            int keep = candidates;
+            if (exactTokens != null) {
+                long total = 0;
+                int fit = 0;
+                while (fit < n && total + nTokens[order[fit]] <= exactTokens) {
+                    total += nTokens[order[fit++]];
+                }
+                keep = Math.max(keep, fit);
+            }
+            long[] out = new long[Math.min(keep, n)];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = docNos[order[i]];
+            }
+            Arrays.sort(out);
+            return out;
+        }
+    }
+
+    /**
      * PLAID's centroid interaction (edge_index/searcher.py {@code centroid_interaction}): for each
      * document, the sum over query tokens of the best score among the distinct centroids its tokens
-     * hold ({@code documents.centroids}: sorted uint16 LE ids). {@code docCentroids}: doc_no -> that
-     * BLOB; documents without one are left out.
+     * hold ({@code documents.centroids}), with its token count; rows without a centroid list are
+     * left out.
      */
-    public Scored interaction(float[][] query, long[] docNos, Map<Long, byte[]> docCentroids) {
+    public Interaction interaction(float[][] query, List<IndexStore.CentroidRow> rows) {
         float[][] sims = new float[query.length][centroids.length]; // (q, K)
         for (int t = 0; t < query.length; t++) {
             for (int c = 0; c < centroids.length; c++) {
                 sims[t][c] = MaxSim.dot(query[t], centroids[c]);
             }
         }
-        long[] found = new long[docNos.length];
-        float[] scores = new float[docNos.length];
+        long[] found = new long[rows.size()];
+        int[] nTokens = new int[rows.size()];
+        float[] scores = new float[rows.size()];
         int m = 0;
-        for (long d : docNos) {
-            byte[] blob = docCentroids.get(d);
+        for (IndexStore.CentroidRow row : rows) {
+            byte[] blob = row.centroids;
             if (blob == null || blob.length < 2) {
                 continue;
             }
             float total = 0f;
-            for (float[] row : sims) {
+            for (float[] sim : sims) {
                 float best = Float.NEGATIVE_INFINITY;
                 for (int at = 0; at + 1 < blob.length; at += 2) {
                     int c = (blob[at] & 0xff) | ((blob[at + 1] & 0xff) << 8);
-                    if (row[c] > best) {
-                        best = row[c];
+                    if (sim[c] > best) {
+                        best = sim[c];
                     }
                 }
                 total += best;
             }
-            found[m] = d;
+            found[m] = row.docNo;
+            nTokens[m] = row.nTokens;
             scores[m++] = total;
         }
-        return new Scored(Arrays.copyOf(found, m), Arrays.copyOf(scores, m));
+        return new Interaction(Arrays.copyOf(found, m), Arrays.copyOf(nTokens, m), Arrays.copyOf(scores, m));
     }
 
     /** Each query token's {@code probe} best centroids, best first (ties: lower id): ids and scores. */

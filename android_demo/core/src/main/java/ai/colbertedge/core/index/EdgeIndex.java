@@ -21,20 +21,28 @@ import java.util.Map;
  *   <li>while fewer than k documents are candidates, nprobe grows 4x (up to every centroid);</li>
  *   <li>if there are more than {@code candidates}: the {@code 4 * candidates} best by the
  *       approximation go on to the centroid interaction
- *       ({@link CentroidPrefilter#interaction}), and its {@code candidates} best go on;</li>
+ *       ({@link CentroidPrefilter#interaction}, which also reads each one's token count); in
+ *       order of interaction score (ties: lower doc_no first) the first {@code candidates} go on,
+ *       and then the following ones while all kept documents hold at most {@code exactTokens}
+ *       tokens in all ({@link CentroidPrefilter.Interaction#keep}; null = exactly
+ *       {@code candidates}), so an index of short passages scores more of them for the same work;</li>
  *   <li>those are decoded and scored with exact {@link MaxSim}; the top k are returned (ties:
- *       lower doc_no first; where Python's numpy picks among tied documents arbitrarily at a cut,
- *       this picks the lower doc_no).</li>
+ *       lower doc_no first; where Python's numpy picks among tied documents arbitrarily at the
+ *       approximation cut, this picks the lower doc_no).</li>
  * </ol>
  * An index without centroids is scored exhaustively; {@code nprobe = null} and
- * {@code candidates = null} give the exhaustive MaxSim top k. State is loaded once by {@link #open};
- * reopen to see later writes. Not thread-safe for concurrent searches on one store unless the store is.
+ * {@code candidates = null} give the exhaustive MaxSim top k. {@link #search(float[][], int)} uses
+ * Python's defaults ({@code Index.search}: nprobe 4, candidates 256, exactTokens 65536). State is
+ * loaded once by {@link #open}; reopen to see later writes. Not thread-safe for concurrent searches
+ * on one store unless the store is.
  */
 public final class EdgeIndex implements Closeable {
     public static final String FORMAT = "colbert-edge-index";
     public static final int SCHEMA_VERSION = 1;
     public static final Integer DEFAULT_NPROBE = 4;
     public static final Integer DEFAULT_CANDIDATES = 256;
+    /** The exact stage's cost follows tokens, not documents: short passages may fill up to this many. */
+    public static final Integer DEFAULT_EXACT_TOKENS = 65536;
     /** The approximation keeps WIDEN * candidates documents for the centroid interaction. */
     public static final int WIDEN = 4;
     private static final int ROWS_PER_READ = 512;
@@ -155,21 +163,28 @@ public final class EdgeIndex implements Closeable {
         }
     }
 
-    /** The centroid interaction of these documents (see {@link CentroidPrefilter#interaction}). */
-    public Scored interaction(float[][] query, long[] docNos) throws Exception {
+    /** The centroid interaction and token counts of these documents (see {@link CentroidPrefilter#interaction}). */
+    public CentroidPrefilter.Interaction interaction(float[][] query, long[] docNos) throws Exception {
         if (prefilter == null) {
             throw new IllegalStateException("the index has no centroids yet; search is exhaustive");
         }
-        Map<Long, byte[]> blobs = store.documentCentroids(docNos);
-        return prefilter.interaction(query, docNos, blobs);
+        return prefilter.interaction(query, store.documentCentroids(docNos));
+    }
+
+    /** {@link #search(float[][], int, Integer, Integer, Integer)} with Python's defaults (see the class comment). */
+    public List<Hit> search(float[][] query, int k) throws Exception {
+        return search(query, k, DEFAULT_NPROBE, DEFAULT_CANDIDATES, DEFAULT_EXACT_TOKENS);
     }
 
     /** The k best documents for {@code query} ({@code [q][dim]}), best first (see the class comment). */
-    public List<Hit> search(float[][] query, int k, Integer nprobe, Integer candidates) throws Exception {
+    public List<Hit> search(float[][] query, int k, Integer nprobe, Integer candidates, Integer exactTokens)
+            throws Exception {
         checkQuery(query);
-        if (k <= 0 || (nprobe != null && nprobe <= 0) || (candidates != null && candidates < k)) {
-            throw new IllegalArgumentException("need k > 0, nprobe > 0 or null, candidates >= k or null; got k="
-                    + k + ", nprobe=" + nprobe + ", candidates=" + candidates);
+        if (k <= 0 || (nprobe != null && nprobe <= 0) || (candidates != null && candidates < k)
+                || (exactTokens != null && exactTokens <= 0)) {
+            throw new IllegalArgumentException("need k > 0, nprobe > 0 or null, candidates >= k or null, "
+                    + "exactTokens > 0 or null; got k=" + k + ", nprobe=" + nprobe + ", candidates=" + candidates
+                    + ", exactTokens=" + exactTokens);
         }
         TopK top = new TopK(k);
         CentroidPrefilter.Candidates found = candidates(query, nprobe, k);
@@ -189,7 +204,7 @@ public final class EdgeIndex implements Closeable {
             long[] docNos = found.docNos;
             if (candidates != null && docNos.length > candidates) {
                 long[] pool = found.best(WIDEN * candidates);
-                docNos = interaction(query, pool).best(candidates);
+                docNos = interaction(query, pool).keep(candidates, exactTokens);
             }
             for (int start = 0; start < docNos.length; start += ROWS_PER_READ) {
                 long[] chunk = Arrays.copyOfRange(docNos, start, Math.min(docNos.length, start + ROWS_PER_READ));

@@ -37,6 +37,19 @@ public interface IndexStore extends Closeable {
         }
     }
 
+    /** A document's token count and {@code documents.centroids} BLOB (sorted distinct uint16 LE ids). */
+    final class CentroidRow {
+        public final long docNo;
+        public final int nTokens;
+        public final byte[] centroids;
+
+        public CentroidRow(long docNo, int nTokens, byte[] centroids) {
+            this.docNo = docNo;
+            this.nTokens = nTokens;
+            this.centroids = centroids;
+        }
+    }
+
     /** Every {@code meta} row: key -> value as stored (JSON text). */
     Map<String, String> meta() throws Exception;
 
@@ -52,8 +65,12 @@ public interface IndexStore extends Closeable {
     /** Every document, ascending doc_no, in pages of {@code limit} after {@code afterDocNo}. */
     List<DocumentRow> documentsAfter(long afterDocNo, int limit) throws Exception;
 
-    /** {@code documents.centroids} BLOBs (sorted distinct uint16 LE centroid ids) of these doc_nos. */
-    Map<Long, byte[]> documentCentroids(long[] docNos) throws Exception;
+    /**
+     * {@code doc_no, n_tokens, centroids} of these doc_nos, read together as edge_index/searcher.py
+     * {@code centroid_interaction} reads them (any order; missing ones and rows without a centroid
+     * list are left out).
+     */
+    List<CentroidRow> documentCentroids(long[] docNos) throws Exception;
 
     /** Ids and metadata of these doc_nos. */
     List<DocumentInfo> describe(long[] docNos) throws Exception;
