@@ -193,7 +193,7 @@ class Index:
         arrays -> one list[Hit] per query. k: > 0; fewer hits only when fewer documents match.
         where: metadata filter (see filters.py). nprobe: centroids probed per query token (None =
         all). candidates: documents scored exactly after the centroid approximation (None = all
-        candidates). exact_tokens: the cut also keeps the next documents in approximation order while
+        candidates). exact_tokens: the cut also keeps the next documents in centroid-interaction order while
         the kept ones hold at most this many tokens in all (None = exactly ``candidates``), so an
         index of short passages scores more of them for the same work. nprobe=None with
         candidates=None gives the exhaustive answer.
