@@ -22,7 +22,7 @@ from .codecs import ResidualQuantizer, decode_blobs
 from .postings import PostingLists
 from .schema import read_meta
 
-__all__ = ["LoadedState", "DocBatch"]
+__all__ = ["LoadedState", "DocBatch", "read_rows"]
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
@@ -102,25 +102,32 @@ class LoadedState:
 
     def read_docs(self, conn: sqlite3.Connection, doc_nos: I64 | None) -> Iterator[DocBatch]:
         """Decoded documents in batches: the given doc_nos (any order), or all documents by doc_no."""
-        if doc_nos is not None:
-            for start in range(0, len(doc_nos), _ROWS_PER_READ):
-                chunk = json.dumps([int(d) for d in doc_nos[start : start + _ROWS_PER_READ]])
-                rows = conn.execute(
-                    "SELECT doc_no, n_tokens, encoding, vectors FROM documents "
-                    "WHERE doc_no IN (SELECT value FROM json_each(?))",
-                    (chunk,),
-                ).fetchall()
-                if rows:
-                    yield self.decode(rows)
-            return
-        last = -1
-        while True:
-            rows = conn.execute(
-                "SELECT doc_no, n_tokens, encoding, vectors FROM documents WHERE doc_no > ? "
-                "ORDER BY doc_no LIMIT ?",
-                (last, _ROWS_PER_READ),
-            ).fetchall()
-            if not rows:
-                return
-            last = rows[-1][0]
+        for rows in read_rows(conn, doc_nos):
             yield self.decode(rows)
+
+
+def read_rows(conn: sqlite3.Connection, doc_nos: I64 | None) -> Iterator[list[tuple[int, int, int, bytes]]]:
+    """Stored rows (doc_no, n_tokens, encoding, vectors) in batches of at most ``_ROWS_PER_READ``:
+    the given doc_nos (any order; missing ones skipped), or all documents by doc_no."""
+    if doc_nos is not None:
+        for start in range(0, len(doc_nos), _ROWS_PER_READ):
+            chunk = json.dumps([int(d) for d in doc_nos[start : start + _ROWS_PER_READ]])
+            rows = conn.execute(
+                "SELECT doc_no, n_tokens, encoding, vectors FROM documents "
+                "WHERE doc_no IN (SELECT value FROM json_each(?))",
+                (chunk,),
+            ).fetchall()
+            if rows:
+                yield rows
+        return
+    last = -1
+    while True:
+        rows = conn.execute(
+            "SELECT doc_no, n_tokens, encoding, vectors FROM documents WHERE doc_no > ? "
+            "ORDER BY doc_no LIMIT ?",
+            (last, _ROWS_PER_READ),
+        ).fetchall()
+        if not rows:
+            return
+        last = rows[-1][0]
+        yield rows

@@ -126,6 +126,30 @@ def test_exact_tokens_fills_the_exact_stage(
     assert all(f.score >= p.score - 1e-4 for f, p in zip(filled, plain))
 
 
+def test_exact_stage_in_two_threads_equals_one(
+    default_index: Index, corpus: Corpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from colbert_edge.edge_index import searcher
+
+    split = searcher._split_by_tokens
+    parts_seen: list[int] = []
+
+    def spy(rows, parts):  # type: ignore[no-untyped-def]
+        out = split(rows, parts)
+        parts_seen.append(len(out))
+        return out
+
+    monkeypatch.setattr(searcher, "_split_by_tokens", spy)
+    monkeypatch.setattr(searcher, "_WORKERS", 2)
+    two = default_index.search(corpus.queries, k=10, nprobe=None, candidates=None)
+    assert max(parts_seen) == 2  # the batches were really scored in two parts
+    monkeypatch.setattr(searcher, "_WORKERS", 1)
+    one = default_index.search(corpus.queries, k=10, nprobe=None, candidates=None)
+    assert [[h.id for h in hits] for hits in two] == [[h.id for h in hits] for hits in one]
+    np.testing.assert_allclose([[h.score for h in hits] for hits in two],
+                               [[h.score for h in hits] for hits in one], atol=1e-4)
+
+
 def test_batch_search_equals_single_queries(default_index: Index, corpus: Corpus) -> None:
     batch = default_index.search(corpus.queries[:4], k=5)
     single = [default_index.search(q, k=5) for q in corpus.queries[:4]]
