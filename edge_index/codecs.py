@@ -69,7 +69,7 @@ class ResidualQuantizer:
         One scalar quantizer shared by all dimensions (as PLAID), fitted by Lloyd-Max iterations
         (1-D k-means) from quantile initialisation: weights are bucket means, cutoffs the midpoints.
         """
-        values = _scaled_residuals(sample, centroids, codes)[0].ravel()  # (m*dim,)
+        values = _scaled_residuals(sample, centroids[codes])[0].ravel()  # (m*dim,)
         rng = np.random.default_rng(seed)
         if len(values) > _FIT_VALUES:
             values = rng.choice(values, size=_FIT_VALUES, replace=False)
@@ -89,9 +89,10 @@ class ResidualQuantizer:
 
     def encode(self, vectors: F32, codes: npt.NDArray[np.int64]) -> bytes:
         """(n, dim) float32 and their (n,) centroid codes -> residual4 BLOB."""
-        scaled, scales = _scaled_residuals(vectors, self.centroids, codes)  # (n, dim), (n,)
+        base = self.centroids[codes]  # (n, dim): each token's centroid
+        scaled, scales = _scaled_residuals(vectors, base)  # (n, dim), (n,)
         buckets = np.searchsorted(self.cutoffs, scaled).astype(np.uint8)  # (n, dim) in 0..15
-        scales = _best_scales(vectors, self.centroids[codes], self.weights[buckets], scales)
+        scales = _best_scales(vectors, base, self.weights[buckets], scales)
         packed = buckets[:, 0::2] | (buckets[:, 1::2] << 4)  # (n, dim/2)
         return b"".join((codes.astype("<u2").tobytes(), scales.astype("<f2").tobytes(), packed.tobytes()))
 
@@ -114,9 +115,10 @@ class ResidualQuantizer:
         return np.concatenate([pairs[word & 255], pairs[word >> 8]], axis=1)
 
 
-def _scaled_residuals(vectors: F32, centroids: F32, codes: npt.NDArray[np.int64]) -> tuple[F32, F32]:
-    """(residual / |residual|, |residual|): (n, dim) and (n,) float32; a zero residual stays zero."""
-    residuals = vectors - centroids[codes]  # (n, dim)
+def _scaled_residuals(vectors: F32, base: F32) -> tuple[F32, F32]:
+    """(residual / |residual|, |residual|) of ``vectors`` against their centroids ``base`` (both
+    (n, dim)): (n, dim) and (n,) float32; a zero residual stays zero."""
+    residuals = vectors - base  # (n, dim)
     scales = np.linalg.norm(residuals, axis=1).astype(np.float16).astype(np.float32)  # as stored
     return residuals / np.maximum(scales, 1e-12)[:, None], scales
 
