@@ -104,10 +104,20 @@ _POOL: ThreadPoolExecutor | None = None
 
 
 def _pool() -> ThreadPoolExecutor:
+    """The exact stage's worker threads, started on first use (a forked child starts its own)."""
     global _POOL
     if _POOL is None:
         _POOL = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="colbert-edge-exact")
     return _POOL
+
+
+def _forget_pool() -> None:
+    global _POOL
+    _POOL = None  # the parent's threads do not exist in a forked child
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def search_one(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -148,6 +151,29 @@ def test_exact_stage_in_two_threads_equals_one(
     assert [[h.id for h in hits] for hits in two] == [[h.id for h in hits] for hits in one]
     np.testing.assert_allclose([[h.score for h in hits] for hits in two],
                                [[h.score for h in hits] for hits in one], atol=1e-4)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
+def test_search_in_a_forked_child(default_index: Index, corpus: Corpus) -> None:
+    """The exact stage's threads do not survive fork: a child that searches must not hang on them."""
+    query = corpus.queries[0]
+    parent = [h.id for h in default_index.search(query, k=10, nprobe=None, candidates=None)]  # threads started
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 on the same answer
+        try:
+            with Index.open(default_index.path) as child_index:
+                child = [h.id for h in child_index.search(query, k=10, nprobe=None, candidates=None)]
+            os._exit(0 if child == parent else 3)
+        except BaseException:
+            os._exit(4)
+    deadline = time.monotonic() + 60
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if done[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung in search")
+    assert os.waitstatus_to_exitcode(done[1]) == 0
 
 
 def test_batch_search_equals_single_queries(default_index: Index, corpus: Corpus) -> None:
