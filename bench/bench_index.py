@@ -169,7 +169,7 @@ def run_edge_search(path: Path, work: Path, variants: list[dict]) -> dict:
         for options in variants:  # search settings on the same built index
             found, times = _latencies(lambda q: [h.id for h in index.search(q, k=10, **options)], queries)
             rows.append({"found": found, "times": times,
-                         "note": f"{options or 'defaults'}{', 1 BLAS thread' if limited else ''}"})
+                         "note": f"{options or 'defaults'}{', 1 BLAS thread per thread' if limited else ''}"})
     index.close()
     return {"variants": rows, "open_first_ms": open_first * 1000}
 
