@@ -128,7 +128,7 @@ def search_one(
     allowed: Allowed | None,
     nprobe: int | None,
     candidates: int | None,
-    exact_tokens: int | None = None,
+    exact_tokens: int | None,
 ) -> tuple[I64, F32]:
     """Top k (doc_nos, exact scores), best first. query: (q, dim) float32."""
     if allowed is not None and len(allowed.doc_nos) == 0:
